@@ -217,10 +217,12 @@ export class DockerClient {
       signal: options.signal,
       timeoutMs: 0,
     })
+    // One decoder for the whole stream: a multi-byte character may be split across chunks.
+    const decoder = new TextDecoder()
     let buffered = ''
     try {
       for await (const chunk of response.body) {
-        buffered += (chunk as Buffer).toString('utf8')
+        buffered += decoder.decode(chunk as Buffer, {stream: true})
         let newline: number
         while ((newline = buffered.indexOf('\n')) >= 0) {
           const line = buffered.slice(0, newline).trim()
@@ -376,6 +378,11 @@ export class DockerClient {
 
   async inspectImage(name: string, signal?: AbortSignal): Promise<{Id: string; RepoTags: string[] | null; RepoDigests: string[] | null}> {
     return this.json({method: 'GET', path: `/images/${encodeURIComponent(name)}/json`, signal})
+  }
+
+  /** `docker image prune`: remove dangling images (as the seed's `docker image prune -f`). */
+  pruneImages(signal?: AbortSignal): Promise<{ImagesDeleted: Array<{Untagged?: string; Deleted?: string}> | null; SpaceReclaimed: number}> {
+    return this.json({method: 'POST', path: '/images/prune', query: {filters: encodeFilters({dangling: ['true']})}, signal, timeoutMs: 300_000})
   }
 
   /** `docker import`: make an image from a root filesystem tar. Fails on the first error of the progress stream. */

@@ -55,8 +55,10 @@ export class DockerUpdateOutOfSequenceError extends DockerApiError {
 export class DockerNotSwarmManagerError extends DockerApiError {
   override readonly name = 'DockerNotSwarmManagerError'
   override readonly exitCode = ExitCode.Refused
-  override get message(): string {
-    return `This Docker node is not an active swarm manager (${this.apiMessage}). Run clinical on a manager node, or point DOCKER_HOST at one.`
+  constructor(statusCode: number, method: string, path: string, apiMessage: string) {
+    super(statusCode, method, path, apiMessage)
+    // Error's constructor defines `message` as an own property, so a getter on the class would be shadowed.
+    this.message = `This Docker node is not an active swarm manager (${apiMessage}). Run clinical on a manager node, or point DOCKER_HOST at one.`
   }
 }
 

@@ -1,13 +1,22 @@
-import {Command, Help} from '@oclif/core'
+import {Command, Help, type Interfaces} from '@oclif/core'
 import {EXIT_CODE_MEANINGS} from '../exit-codes.js'
 
 /**
- * oclif's help plus the exit-code table, under every command and at the root (loaded only for `--help`,
- * so it costs nothing at start-up).
+ * oclif's help plus the exit-code table as the last section, at the root, under every topic and under every
+ * command (loaded only for `--help`, so it costs nothing at start-up).
  */
 export default class ClinicalHelp extends Help {
-  override formatRoot(): string {
-    return `${super.formatRoot()}\n\n${this.exitCodesSection()}`
+  // formatRoot() is only the top of the root help (topics and commands follow it): append after all of them.
+  protected override async showRootHelp(): Promise<void> {
+    await super.showRootHelp()
+    this.log(this.exitCodesSection())
+    this.log('')
+  }
+
+  protected override async showTopicHelp(topic: Interfaces.Topic): Promise<void> {
+    await super.showTopicHelp(topic)
+    this.log(this.exitCodesSection())
+    this.log('')
   }
 
   protected override formatCommand(command: Command.Loadable): string {

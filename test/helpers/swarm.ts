@@ -98,7 +98,8 @@ export async function writeComposeFile(yaml: string): Promise<{file: string; dir
 
 /** `docker stack deploy` through the real CLI (as an operator would), for tests that need a stack to exist. */
 export async function dockerStackDeploy(composeFile: string, stack: string, env: NodeJS.ProcessEnv = {}): Promise<void> {
-  await run('docker', ['stack', 'deploy', '--compose-file', composeFile, stack], {
+  // --resolve-image never: no registry is asked (test traffic stays on 127.0.0.1)
+  await run('docker', ['stack', 'deploy', '--resolve-image', 'never', '--compose-file', composeFile, stack], {
     env: {...process.env, ...env},
     timeout: 60_000,
   })

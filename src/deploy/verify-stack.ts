@@ -1,0 +1,88 @@
+import type {ProbeSettings} from '../backup/types.js'
+import type {DockerClient} from '../docker/client.js'
+import {ClinicalError} from '../errors.js'
+import {ExitCode} from '../exit-codes.js'
+import {type ProbeResult, probeUrl, probeUrls} from '../probes/http-probe.js'
+import {type ConvergeResult, type ServiceFailure, waitForConvergence} from './converge.js'
+import type {PhaseReporter} from './plan.js'
+
+/** A deploy or rollback that failed after changing the stack; carries the failing services for the report. */
+export class StackFailure extends ClinicalError {
+  override readonly name = 'StackFailure'
+  constructor(
+    message: string,
+    readonly failures: ServiceFailure[] = [],
+    readonly converge?: ConvergeResult,
+  ) {
+    super(message, ExitCode.NeedsPerson)
+  }
+}
+
+export interface VerifyInput {
+  docker: DockerClient
+  stack: string
+  deadlineMs: number
+  signal?: AbortSignal
+  report: PhaseReporter
+  stabilityWindowMs?: number
+}
+
+/** Wait until every service runs its current spec, or throw StackFailure naming the failing tasks. */
+export async function convergeOrThrow(input: VerifyInput): Promise<ConvergeResult & {ok: true}> {
+  const result = await waitForConvergence(input.docker, {
+    stack: input.stack,
+    deadlineMs: input.deadlineMs,
+    signal: input.signal,
+    stabilityWindowMs: input.stabilityWindowMs,
+    onProgress: (progress) => {
+      const done = progress.services.filter((service) => service.state === 'converged').length
+      input.report.title(
+        progress.phase === 'stabilising'
+          ? `Converge: all ${progress.services.length} services running the new spec; watching for the stability window`
+          : `Converge: ${done}/${progress.services.length} services running the new spec`,
+      )
+    },
+  })
+  if (!result.ok) throw new StackFailure(result.message, result.failures, result)
+  input.report.output(`${result.services.length} service(s) converged`)
+  return result
+}
+
+/** Probe every health URL (3 consecutive 2xx/3xx each) until the deadline; throw StackFailure naming the failing ones. */
+export async function probeHealthOrThrow(
+  urls: readonly string[],
+  input: Pick<VerifyInput, 'deadlineMs' | 'signal' | 'report'> & {insecure: boolean},
+): Promise<ProbeResult[]> {
+  if (urls.length === 0) return []
+  const results = await probeUrls(urls, {deadlineMs: input.deadlineMs, signal: input.signal, insecure: input.insecure})
+  for (const result of results) {
+    input.report.output(result.ok ? `${result.url}: HTTP ${result.status} (${result.attempts} attempt(s))` : result.reason)
+  }
+  const failed = results.filter((result) => !result.ok)
+  if (failed.length > 0) {
+    throw new StackFailure(`health check failed: ${failed.map((result) => (result.ok ? '' : result.reason)).join('; ')}`)
+  }
+  return results
+}
+
+/** The app start-up probe: 200 or 302 as the seed accepted. Returns a warning, or throws in `fail` mode. */
+export async function probeAppOrThrow(
+  settings: ProbeSettings,
+  input: Pick<VerifyInput, 'deadlineMs' | 'signal' | 'report'> & {insecure: boolean},
+): Promise<string | undefined> {
+  if (settings.appProbe === 'off' || !settings.appProbeUrl) return undefined
+  const result = await probeUrl(settings.appProbeUrl, {
+    deadlineMs: input.deadlineMs,
+    signal: input.signal,
+    insecure: input.insecure,
+    successesNeeded: 1,
+    accept: (status) => status === 200 || status === 302,
+  })
+  if (result.ok) {
+    input.report.output(`${result.url}: HTTP ${result.status}`)
+    return undefined
+  }
+  if (settings.appProbe === 'fail') throw new StackFailure(`app start-up probe failed: ${result.reason}`)
+  input.report.output(`warning: app start-up probe: ${result.reason}`)
+  return `app start-up probe: ${result.reason}`
+}
