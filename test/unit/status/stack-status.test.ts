@@ -5,8 +5,11 @@ import type {Service, ServiceSpec, Task, TaskState} from '../../../src/docker/ty
 import {RefusedError} from '../../../src/errors.js'
 import {newestTaskError, readStackStatus, serviceMode, serviceStatus} from '../../../src/status/stack-status.js'
 
-function service(name: string, overrides: Partial<Service> & {mode?: ServiceSpec['Mode']; image?: string} = {}): Service {
-  const {mode, image, ...rest} = overrides
+function service(
+  name: string,
+  overrides: Partial<Service> & {mode?: ServiceSpec['Mode']; image?: string; stack?: string} = {},
+): Service {
+  const {mode, image, stack, ...rest} = overrides
   return {
     ID: `id-${name}`,
     Version: {Index: 10},
@@ -14,7 +17,7 @@ function service(name: string, overrides: Partial<Service> & {mode?: ServiceSpec
     UpdatedAt: '2024-05-01T10:00:00Z',
     Spec: {
       Name: name,
-      Labels: {'com.docker.stack.namespace': 's1'},
+      Labels: {'com.docker.stack.namespace': stack ?? 's1'},
       TaskTemplate: {ContainerSpec: {Image: image ?? 'clinical-test/busybox:v1'}},
       Mode: mode ?? {Replicated: {Replicas: 1}},
     },
@@ -170,9 +173,7 @@ describe('readStackStatus (MockAgent engine)', () => {
   it('refuses an unknown stack (exit 2) and names the stacks that exist', async () => {
     const {client, pool} = engine()
     pool.intercept({path: (path) => path.startsWith('/v1.41/services?') && path.includes('s9'), method: 'GET'}).reply(200, '[]')
-    const others = [service('b_api', {Spec: {...service('x').Spec, Name: 'b_api', Labels: {'com.docker.stack.namespace': 'beta'}}}),
-      service('a_web', {Spec: {...service('x').Spec, Name: 'a_web', Labels: {'com.docker.stack.namespace': 'alpha'}}}),
-      service('a_db', {Spec: {...service('x').Spec, Name: 'a_db', Labels: {'com.docker.stack.namespace': 'alpha'}}})]
+    const others = [service('b_api', {stack: 'beta'}), service('a_web', {stack: 'alpha'}), service('a_db', {stack: 'alpha'})]
     pool.intercept({path: (path) => path.startsWith('/v1.41/services?'), method: 'GET'}).reply(200, JSON.stringify(others))
     const failure = await readStackStatus(client, 's9').catch((error: unknown) => error)
     expect(failure).toBeInstanceOf(RefusedError)
