@@ -9,6 +9,7 @@ import type {
   Service,
   ServiceSpec,
   SwarmConfig,
+  SwarmSecret,
   SystemDf,
   SystemInfo,
   Task,
@@ -304,6 +305,12 @@ export class DockerClient {
 
   removeConfig(idOrName: string, signal?: AbortSignal): Promise<void> {
     return this.empty({method: 'DELETE', path: `/configs/${encodeURIComponent(idOrName)}`, signal})
+  }
+
+  // ---------------------------------------------------------------- secrets (names and IDs only: values never leave the swarm)
+
+  listSecrets(options: {filters?: Filters; signal?: AbortSignal} = {}): Promise<SwarmSecret[]> {
+    return this.json({method: 'GET', path: '/secrets', query: {filters: encodeFilters(options.filters)}, signal: options.signal})
   }
 
   // ---------------------------------------------------------------- volumes

@@ -183,6 +183,15 @@ export interface SwarmConfig {
   Spec: {Name: string; Labels?: Labels; Data?: string}
 }
 
+/** A swarm secret as listed: the API never returns its value. */
+export interface SwarmSecret {
+  ID: string
+  Version: ObjectVersion
+  CreatedAt: string
+  UpdatedAt: string
+  Spec: {Name: string; Labels?: Labels}
+}
+
 export interface Volume {
   Name: string
   Driver: string

@@ -53,6 +53,11 @@ export const PROBE_DEFAULTS = {
 /** Backoff between "not up yet" attempts: 250 ms, doubling, times a random 1–2, at most 4 s. */
 export const PROBE_BACKOFF = {minTimeoutMs: 250, factor: 2, maxTimeoutMs: 4000} as const
 
+/** An attempt is not started with less time than this before the deadline (it could not tell anything). */
+const MIN_ATTEMPT_MS = 50
+/** p-retry's last wait ends this long before the deadline (at most attemptTimeoutMs), leaving a last attempt. */
+const LAST_ATTEMPT_WINDOW_MS = 250
+
 /** The default `accept`: 2xx and 3xx (a redirect is an answer; it is not followed). */
 export function acceptSuccessOrRedirect(status: number): boolean {
   return status >= 200 && status <= 399
@@ -111,7 +116,7 @@ export async function probeUrl(url: string, options: ProbeOptions): Promise<Prob
   /** One GET; returns the accepted status or throws NotUpYet / AbortError. */
   const attemptOnce = async (): Promise<number> => {
     const remainingMs = deadlineMs - Date.now()
-    if (remainingMs <= 0) throw new AbortError(new DeadlineReached())
+    if (remainingMs < Math.min(MIN_ATTEMPT_MS, attemptTimeoutMs)) throw new AbortError(new DeadlineReached())
     const timeoutMs = Math.min(attemptTimeoutMs, remainingMs)
     const attemptSignal = signal ? AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs)
     state.attempts += 1
@@ -158,7 +163,7 @@ export async function probeUrl(url: string, options: ProbeOptions): Promise<Prob
       state.consecutive += 1
       if (state.consecutive >= successesNeeded) return status
       // no point in waiting when the next success could not come before the deadline
-      if (Date.now() + successIntervalMs >= deadlineMs) throw new AbortError(new DeadlineReached())
+      if (Date.now() + successIntervalMs + MIN_ATTEMPT_MS > deadlineMs) throw new AbortError(new DeadlineReached())
       try {
         await sleep(successIntervalMs, undefined, signal ? {signal} : {})
       } catch {
@@ -176,8 +181,8 @@ export async function probeUrl(url: string, options: ProbeOptions): Promise<Prob
       minTimeout: PROBE_BACKOFF.minTimeoutMs,
       maxTimeout: PROBE_BACKOFF.maxTimeoutMs,
       randomize: true,
-      // p-retry shortens its last wait to this; the next attempt then stops at the deadline
-      maxRetryTime: Math.max(0, budgetMs),
+      // p-retry shortens its last wait to end here, which leaves time for one last attempt before the deadline
+      maxRetryTime: Math.max(0, budgetMs - Math.min(attemptTimeoutMs, LAST_ATTEMPT_WINDOW_MS)),
       ...(signal ? {signal} : {}),
       shouldRetry: ({error}) => error instanceof NotUpYet,
     })
