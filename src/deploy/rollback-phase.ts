@@ -63,7 +63,7 @@ export function rollbackPhase<C extends RollbackContext>(spec: {
           throw new StackFailure(`could not restore ${restored.failed.map((failure) => `${failure.service} (${failure.error})`).join(', ')}`)
         }
         if (target.backup.services.length > 0) {
-          await convergeOrThrow({docker: ctx.docker, stack: target.stack, deadlineMs, report})
+          await convergeOrThrow({docker: ctx.docker, stack: target.stack, deadlineMs, report, label: 'Roll back: converge'})
           await probeHealthOrThrow(target.probes.healthUrls, {deadlineMs, report, insecure: target.insecure})
           const warning = await probeAppOrThrow(target.probes, {deadlineMs, report, insecure: target.insecure})
           if (warning) ctx.warnings.push(warning)
@@ -71,6 +71,9 @@ export function rollbackPhase<C extends RollbackContext>(spec: {
           report.output('the backup holds no services (first deploy): every service of the stack was removed')
         }
         state.ok = true
+        report.title(
+          `${spec.title}: ${restored.updated.length} updated, ${restored.created.length} recreated, ${restored.removed.length} removed, ${restored.unchanged.length} unchanged`,
+        )
       } catch (error) {
         state.error = error instanceof Error ? error.message : String(error)
         throw error

@@ -25,10 +25,13 @@ export interface VerifyInput {
   signal?: AbortSignal
   report: PhaseReporter
   stabilityWindowMs?: number
+  /** Prefix of the phase title while converging (the rollback shows "Roll back: converge ..."). */
+  label?: string
 }
 
 /** Wait until every service runs its current spec, or throw StackFailure naming the failing tasks. */
 export async function convergeOrThrow(input: VerifyInput): Promise<ConvergeResult & {ok: true}> {
+  const label = input.label ?? 'Converge'
   const result = await waitForConvergence(input.docker, {
     stack: input.stack,
     deadlineMs: input.deadlineMs,
@@ -38,13 +41,13 @@ export async function convergeOrThrow(input: VerifyInput): Promise<ConvergeResul
       const done = progress.services.filter((service) => service.state === 'converged').length
       input.report.title(
         progress.phase === 'stabilising'
-          ? `Converge: all ${progress.services.length} services running the new spec; watching for the stability window`
-          : `Converge: ${done}/${progress.services.length} services running the new spec`,
+          ? `${label}: all ${progress.services.length} services on their new spec; stability window`
+          : `${label}: ${done}/${progress.services.length} services on their new spec`,
       )
     },
   })
+  input.report.title(`${label}: ${result.ok ? `${result.services.length} services converged and stable` : 'failed'}`)
   if (!result.ok) throw new StackFailure(result.message, result.failures, result)
-  input.report.output(`${result.services.length} service(s) converged`)
   return result
 }
 

@@ -22,8 +22,8 @@ export function listrRunner(choice: RendererChoice): PlanRunner {
           },
         })
         records.push(record)
-        if (record.status === 'skipped') task.skip(`${phase.title} (skipped: ${record.skipReason})`)
-        if (record.status === 'failed') throw new Error(`${phase.title}: ${record.error}`)
+        if (record.status === 'skipped') task.skip(record.skipReason)
+        if (record.status === 'failed') throw new Error(record.error)
         if (record.status === 'passed') task.title = `${task.title} (${(record.durationMs / 1000).toFixed(1)}s)`
       },
     }))
