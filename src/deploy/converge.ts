@@ -167,7 +167,9 @@ export async function waitForConvergence(docker: DockerClient, options: Converge
 
       const nextPollMs = (listing ? assessStartMs : Date.now()) + pollIntervalMs
       const notBeforeMs = assessStartMs + MIN_ASSESS_GAP_MS
-      const untilMs = Math.min(nextPollMs, stableUntilMs ?? Number.POSITIVE_INFINITY, deadlineMs)
+      // The end of the window wakes us once; after it (Swarm still `updating`) the poll and the events do.
+      const windowEndMs = stableUntilMs !== undefined && stableUntilMs > Date.now() ? stableUntilMs : Number.POSITIVE_INFINITY
+      const untilMs = Math.min(nextPollMs, windowEndMs, deadlineMs)
       await wakeup.wait(Math.max(notBeforeMs, untilMs), notBeforeMs)
     }
   } finally {
@@ -224,9 +226,13 @@ function startWatch(
     onReconnect: (info) => {
       // Changes may have gone unannounced while the stream was down: list again.
       wakeup.trigger()
-      options.onEventStreamReconnect?.(info)
+      try {
+        options.onEventStreamReconnect?.(info)
+      } catch {
+        // a reporting callback must not end the watch
+      }
     },
-  })
+  }).catch(() => undefined)
 }
 
 function failureResult(failed: ServiceAssessment[]): Failed {
@@ -243,15 +249,24 @@ function failureResult(failed: ServiceAssessment[]): Failed {
   }
 }
 
-/** One line per failed service, e.g. "web: task x1y2z3 (slot 1) of the new spec failed: task: non-zero exit (3)". */
+/**
+ * One line per failed service, e.g. "web: task x1y2z3 (slot 1) of the new spec failed: task: non-zero exit (3)", or
+ * "web: Swarm rolled the update back (rollback_started): …; task x1y2z3 (slot 1) failed: task: non-zero exit (3)".
+ */
 export function describeFailure(assessment: ServiceAssessment): string {
   const name = assessment.progress.name
-  const [first, ...rest] = assessment.failures
-  if (!first) return `${name}: failed`
-  const more = rest.length > 0 ? ` (+${rest.length} more)` : ''
-  if (!first.taskId) return `${name}: ${first.error}${more}`
-  const where = first.slot === undefined ? '' : ` (slot ${first.slot})`
-  return `${name}: task ${first.taskId.slice(0, 12)}${where} of the new spec ${first.state ?? 'failed'}: ${first.error}${more}`
+  const update = assessment.failures.find((failure) => !failure.taskId)
+  const tasks = assessment.failures.filter((failure) => failure.taskId)
+  const parts: string[] = []
+  if (update) parts.push(update.error)
+  const [first] = tasks
+  if (first) {
+    const where = first.slot === undefined ? '' : ` (slot ${first.slot})`
+    const which = assessment.reason === 'task-failed' ? ' of the new spec' : ''
+    parts.push(`task ${first.taskId!.slice(0, 12)}${where}${which} ${first.state ?? 'failed'}: ${first.error}`)
+  }
+  const more = tasks.length > 1 ? ` (+${tasks.length - 1} more failed task(s))` : ''
+  return `${name}: ${parts.join('; ') || 'failed'}${more}`
 }
 
 function timedOut(

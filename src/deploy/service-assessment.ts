@@ -1,5 +1,5 @@
 import {isDeepStrictEqual} from 'node:util'
-import type {Service, Task, TaskState, TaskTemplate, UpdateState} from '../docker/types.js'
+import {type Service, type Task, TASK_STATES, type TaskState, type TaskTemplate, type UpdateState} from '../docker/types.js'
 
 /**
  * Where one service stands in a rollout, judged from one listing of the service and its tasks. Pure: no Docker,
@@ -49,27 +49,8 @@ export interface AssessOptions {
   sinceMs?: number
 }
 
-const STATE_ORDER: ReadonlyMap<TaskState, number> = new Map(
-  (
-    [
-      'new',
-      'allocated',
-      'pending',
-      'assigned',
-      'accepted',
-      'preparing',
-      'ready',
-      'starting',
-      'running',
-      'complete',
-      'shutdown',
-      'failed',
-      'rejected',
-      'remove',
-      'orphaned',
-    ] as const
-  ).map((state, index) => [state, index]),
-)
+/** Task states in lifecycle order (TASK_STATES follows swarmkit's enum). */
+const STATE_ORDER: ReadonlyMap<TaskState, number> = new Map(TASK_STATES.map((state, index) => [state, index]))
 const RUNNING_ORDER = STATE_ORDER.get('running')!
 
 /**
@@ -227,9 +208,10 @@ function notRunningDetail(tasks: Task[]): string | undefined {
  *
  * - Jobs (replicated-job, global-job) are converged at once: a job runs to completion, it does not serve, and a
  *   deploy does not wait for it.
- * - Failed first: a task of the current spec in failed/rejected (or complete, for a service that must keep
- *   running) since failureFloorMs → 'task-failed'; UpdateStatus paused → 'update-paused'; rollback_* →
- *   'update-rolled-back' (the failed tasks are then of the PreviousSpec, and are reported with the message).
+ * - Failed first: UpdateStatus rollback_* → 'update-rolled-back' (Swarm already undid the change; every task
+ *   that failed since the update began is reported with Swarm's message); a task of the current spec in
+ *   failed/rejected (or complete, for a service that must keep running) since failureFloorMs → 'task-failed';
+ *   UpdateStatus paused → 'update-paused'.
  * - Replicated: running tasks of the current spec == Replicas and no task of another spec still wanted.
  *   Replicas 0: nothing wanted and nothing running.
  * - Global: every wanted task is of the current spec and running (desired = the wanted tasks).
@@ -258,7 +240,6 @@ export function assessService(service: Service, tasks: Task[], options: AssessOp
   }
 
   const floorMs = failureFloorMs(service, options.sinceMs)
-  const failed = failuresOf(service, current, floorMs, job)
   const failedResult = (reason: FailureReason, failures: ServiceFailure[], firstFailureAtMs?: number): ServiceAssessment => ({
     progress: {...base, state: 'failed'},
     reason,
@@ -268,25 +249,25 @@ export function assessService(service: Service, tasks: Task[], options: AssessOp
     updating: false,
     waitingFor: '',
   })
-  if (failed.failures.length > 0) return failedResult('task-failed', failed.failures, failed.firstMs)
-
   const updateMessage = service.UpdateStatus?.Message?.trim()
-  if (updateState === 'paused') {
-    return failedResult('update-paused', [
-      {service: name, error: `Swarm paused the update: ${updateMessage || 'no reason given'}`, at: service.UpdateStatus?.StartedAt},
-    ])
-  }
   if (updateState === 'rollback_started' || updateState === 'rollback_paused' || updateState === 'rollback_completed') {
-    // After a rollback the current Spec is the old one: the tasks that failed are of the PreviousSpec.
-    const previous = service.PreviousSpec
-      ? failuresOf(service, own.filter((task) => isTaskOfSpec(task, service.PreviousSpec?.TaskTemplate)), floorMs, job)
-      : {failures: []}
+    // Swarm put the previous spec back and cleared PreviousSpec (observed: automatic rollback on Engine 20.10), so
+    // the broken spec is gone from the service: report every task that failed since the update began, whatever
+    // its spec (the broken one's, or the restored one's if the rollback failed too).
+    const since = failuresOf(service, own, floorMs, job)
     const update: ServiceFailure = {
       service: name,
       error: `Swarm rolled the update back (${updateState}): ${updateMessage || 'no reason given'}`,
       at: service.UpdateStatus?.StartedAt,
     }
-    return failedResult('update-rolled-back', [update, ...previous.failures], previous.firstMs)
+    return failedResult('update-rolled-back', [update, ...since.failures], since.firstMs)
+  }
+  const failed = failuresOf(service, current, floorMs, job)
+  if (failed.failures.length > 0) return failedResult('task-failed', failed.failures, failed.firstMs)
+  if (updateState === 'paused') {
+    return failedResult('update-paused', [
+      {service: name, error: `Swarm paused the update: ${updateMessage || 'no reason given'}`, at: service.UpdateStatus?.StartedAt},
+    ])
   }
 
   const oldWanted = wanted.filter((task) => !isTaskOfSpec(task, template))

@@ -29,6 +29,16 @@ export interface VerifyInput {
   label?: string
 }
 
+/**
+ * Probes get at least this long after convergence, even when converging used up most of --timeout: three
+ * consecutive answers need a few seconds, and a healthy stack must not fail for want of them.
+ */
+export const MIN_PROBE_WINDOW_MS = 30_000
+
+export function probeDeadlineMs(deadlineMs: number, nowMs: number = Date.now()): number {
+  return Math.max(deadlineMs, nowMs + MIN_PROBE_WINDOW_MS)
+}
+
 /** Wait until every service runs its current spec, or throw StackFailure naming the failing tasks. */
 export async function convergeOrThrow(input: VerifyInput): Promise<ConvergeResult & {ok: true}> {
   const label = input.label ?? 'Converge'
@@ -57,7 +67,7 @@ export async function probeHealthOrThrow(
   input: Pick<VerifyInput, 'deadlineMs' | 'signal' | 'report'> & {insecure: boolean},
 ): Promise<ProbeResult[]> {
   if (urls.length === 0) return []
-  const results = await probeUrls(urls, {deadlineMs: input.deadlineMs, signal: input.signal, insecure: input.insecure})
+  const results = await probeUrls(urls, {deadlineMs: probeDeadlineMs(input.deadlineMs), signal: input.signal, insecure: input.insecure})
   for (const result of results) {
     input.report.output(result.ok ? `${result.url}: HTTP ${result.status} (${result.attempts} attempt(s))` : result.reason)
   }
@@ -75,7 +85,7 @@ export async function probeAppOrThrow(
 ): Promise<string | undefined> {
   if (settings.appProbe === 'off' || !settings.appProbeUrl) return undefined
   const result = await probeUrl(settings.appProbeUrl, {
-    deadlineMs: input.deadlineMs,
+    deadlineMs: probeDeadlineMs(input.deadlineMs),
     signal: input.signal,
     insecure: input.insecure,
     successesNeeded: 1,

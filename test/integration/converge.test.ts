@@ -1,10 +1,10 @@
 import {Agent, type Dispatcher} from 'undici'
 import {afterEach, beforeAll, expect, it} from 'vitest'
-import {type ConvergeResult, isTaskOfSpec, waitForConvergence} from '../../src/deploy/converge.js'
+import {type ConvergeProgress, type ConvergeResult, isTaskOfSpec, waitForConvergence} from '../../src/deploy/converge.js'
 import {DockerClient} from '../../src/docker/client.js'
 import {parseDockerHost} from '../../src/docker/host.js'
 import {stackFilter} from '../../src/docker/stack.js'
-import type {Service, Task} from '../../src/docker/types.js'
+import type {Service, Task, TaskTemplate} from '../../src/docker/types.js'
 import {
   describeOnSwarm,
   dockerStackDeploy,
@@ -28,6 +28,10 @@ interface ServiceYaml {
   mode?: 'global'
   replicas?: number
   constraints?: string[]
+  /** update_config.delay between two tasks of the service */
+  updateDelay?: string
+  /** update_config.failure_action (Swarm's default: pause) */
+  failureAction?: 'pause' | 'rollback' | 'continue'
 }
 
 function composeYaml(services: Record<string, ServiceYaml>): string {
@@ -35,7 +39,7 @@ function composeYaml(services: Record<string, ServiceYaml>): string {
     const deploy = [
       service.mode ? `      mode: ${service.mode}` : `      replicas: ${service.replicas ?? 1}`,
       // busybox as PID 1 ignores SIGTERM: without a short grace period every stop waits 10 s
-      '      update_config: {monitor: 5s}',
+      `      update_config: {monitor: 5s${service.updateDelay ? `, delay: ${service.updateDelay}` : ''}${service.failureAction ? `, failure_action: ${service.failureAction}` : ''}}`,
       service.constraints ? `      placement: {constraints: ${JSON.stringify(service.constraints)}}` : '',
     ].filter(Boolean)
     return [
@@ -90,52 +94,77 @@ describeOnSwarm('waitForConvergence on the real swarm', () => {
     }
   })
 
-  it('good update v1→v2: the old task does not count; ready once the v2 task runs', async () => {
+  it('good update v1→v2: old tasks do not count; ready once every v2 task runs', async () => {
     const stack = uniqueStackName()
     const port = await freePort()
-    await deploy(stack, {web: {image: TEST_IMAGE.v1, command: httpdCommand(port)}})
+    // workers: 2 replicas updated one at a time, 3 s apart. Meanwhile one old and one new task both run and are
+    // both desired running: "running == desired" (2/2) would already call that ready.
+    const v1 = {
+      web: {image: TEST_IMAGE.v1, command: httpdCommand(port)},
+      workers: {image: TEST_IMAGE.v1, command: ['sleep', '3600'], replicas: 2, updateDelay: '3s'},
+    }
+    await deploy(stack, v1)
     expectOk(await waitForConvergence(docker, {stack, deadlineMs: Date.now() + 60_000, stabilityWindowMs: 0}))
     const before = await stackState(stack)
-    const oldTask = before.tasks.find((task) => task.Status.State === 'running')!
-    expect(isTaskOfSpec(oldTask, before.services[0]!.Spec.TaskTemplate)).toBe(true)
+    const oldTasks = before.tasks.filter((task) => task.Status.State === 'running')
+    expect(oldTasks).toHaveLength(3)
+    for (const task of oldTasks) {
+      expect(isTaskOfSpec(task, before.services.find((service) => service.ID === task.ServiceID)!.Spec.TaskTemplate)).toBe(true)
+    }
 
     const deployStartMs = Date.now()
-    await deploy(stack, {web: {image: TEST_IMAGE.v2, command: httpdCommand(port)}})
-    const progress: string[] = []
+    await deploy(stack, {web: {...v1.web, image: TEST_IMAGE.v2}, workers: {...v1.workers, image: TEST_IMAGE.v2}})
+    const progress: ConvergeProgress[] = []
     const result = await waitForConvergence(docker, {
       stack,
       deadlineMs: Date.now() + 90_000,
       stabilityWindowMs: STABILITY_MS,
-      onProgress: (update) => progress.push(`${update.phase}:${update.services.map((service) => `${service.name}=${service.state}`).join(',')}`),
+      onProgress: (update) => progress.push(update),
     })
     expectOk(result)
 
-    // The criterion, pinned: the v1 task (as it is now) is not of the new spec, the running v2 task is.
+    // The criterion, pinned: the v1 tasks (as they are now) are not of the new spec, the running v2 tasks are.
     const after = await stackState(stack)
-    const template = after.services[0]!.Spec.TaskTemplate
-    const oldNow = after.tasks.find((task) => task.ID === oldTask.ID)!
-    expect(oldNow.Spec.ContainerSpec?.Image).toMatch(/busybox:v1/)
-    expect(isTaskOfSpec(oldNow, template)).toBe(false)
+    const templateOf = (task: Task): TaskTemplate => after.services.find((service) => service.ID === task.ServiceID)!.Spec.TaskTemplate
+    for (const old of oldTasks) {
+      const oldNow = after.tasks.find((task) => task.ID === old.ID)!
+      expect(oldNow.Spec.ContainerSpec?.Image).toMatch(/busybox:v1/)
+      expect(isTaskOfSpec(oldNow, templateOf(oldNow))).toBe(false)
+    }
     const running = after.tasks.filter((task) => task.Status.State === 'running' && task.DesiredState === 'running')
-    expect(running).toHaveLength(1)
-    expect(running[0]!.Spec.ContainerSpec?.Image).toMatch(/busybox:v2/)
-    expect(isTaskOfSpec(running[0]!, template)).toBe(true)
-    // Not the old task's readiness: the last running task started after this deploy began.
+    expect(running).toHaveLength(3)
+    for (const task of running) {
+      expect(task.Spec.ContainerSpec?.Image).toMatch(/busybox:v2/)
+      expect(isTaskOfSpec(task, templateOf(task))).toBe(true)
+    }
+    // Ready means every new task runs: never reported while an old worker was still wanted (no stabilising →
+    // converging bounce), and the last task counted started after this deploy began.
+    const phases = progress.map((update) => update.phase)
+    expect(phases[0]).toBe('converging')
+    expect(phases.slice(phases.indexOf('stabilising'))).not.toContain('converging')
+    expect(progress.some((update) => update.services.some((service) => service.name === `${stack}_workers` && service.runningNew === 1))).toBe(true)
     expect(result.lastTaskRunningAtMs).toBeGreaterThan(deployStartMs)
-    expect(result.services).toEqual([{name: `${stack}_web`, desired: 1, runningNew: 1, updateState: expect.any(String), state: 'converged'}])
-    expect(progress[0]).toMatch(/^converging:/)
+    expect(result.lastTaskRunningAtMs).toBe(Math.max(...running.map((task) => Date.parse(task.Status.Timestamp))))
+    expect(result.services).toEqual([
+      expect.objectContaining({name: `${stack}_web`, desired: 1, runningNew: 1, state: 'converged'}),
+      expect.objectContaining({name: `${stack}_workers`, desired: 2, runningNew: 2, state: 'converged'}),
+    ])
     const served = await fetch(`http://127.0.0.1:${port}/version`).then((response) => response.text())
     expect(served.trim()).toBe('v2')
     console.log(
       `[converge] good update: ready ${result.convergedAtMs - result.lastTaskRunningAtMs!} ms after the last task reached running; ` +
-        `progress: ${progress.join(' | ')}`,
+        `progress: ${progress.map((update) => `${update.phase}(${update.services.map((service) => `${service.runningNew}/${service.desired}`).join(',')})`).join(' ')}`,
     )
 
-    // A stack deploy that changes nothing moves UpdatedAt but keeps the task: it converges at once.
-    await deploy(stack, {web: {image: TEST_IMAGE.v2, command: httpdCommand(port)}})
+    // A stack deploy that changes nothing moves UpdatedAt but keeps the tasks: it converges at once.
+    await deploy(stack, {web: {...v1.web, image: TEST_IMAGE.v2}, workers: {...v1.workers, image: TEST_IMAGE.v2}})
     const again = await stackState(stack)
-    expect(Date.parse(again.services[0]!.UpdatedAt)).toBeGreaterThan(Date.parse(after.services[0]!.UpdatedAt))
-    expect(isTaskOfSpec(again.tasks.find((task) => task.ID === running[0]!.ID)!, again.services[0]!.Spec.TaskTemplate)).toBe(true)
+    const web = (state: {services: Service[]}): Service => state.services.find((service) => service.Spec.Name === `${stack}_web`)!
+    expect(Date.parse(web(again).UpdatedAt)).toBeGreaterThan(Date.parse(web(after).UpdatedAt))
+    for (const task of running) {
+      const kept = again.tasks.find((candidate) => candidate.ID === task.ID)!
+      expect(isTaskOfSpec(kept, again.services.find((service) => service.ID === kept.ServiceID)!.Spec.TaskTemplate)).toBe(true)
+    }
     const unchanged = await waitForConvergence(docker, {stack, deadlineMs: Date.now() + 30_000, stabilityWindowMs: 0})
     expectOk(unchanged)
     expect(unchanged.lastTaskRunningAtMs).toBe(result.lastTaskRunningAtMs)
@@ -158,6 +187,23 @@ describeOnSwarm('waitForConvergence on the real swarm', () => {
     const delayMs = result.detectedAtMs - result.firstFailureAtMs!
     console.log(`[converge] crash on start: detected ${delayMs} ms after the first failed task of the new spec; ${result.message}`)
     expect(delayMs).toBeLessThan(15_000)
+  })
+
+  it('an update that Swarm rolls back itself (failure_action: rollback) fails with the task\'s error, no hang', async () => {
+    const stack = uniqueStackName()
+    const port = await freePort()
+    const web = {image: TEST_IMAGE.v1, command: httpdCommand(port), failureAction: 'rollback' as const}
+    await deploy(stack, {web})
+    expectOk(await waitForConvergence(docker, {stack, deadlineMs: Date.now() + 60_000, stabilityWindowMs: 0}))
+
+    await deploy(stack, {web: {...web, image: TEST_IMAGE.v2, command: ['sh', '-c', 'exit 3']}})
+    const result = await waitForConvergence(docker, {stack, deadlineMs: Date.now() + 90_000, stabilityWindowMs: STABILITY_MS})
+    expectFailed(result)
+    // Which is seen first depends on timing: the failed task, or Swarm's rollback that makes it a task of the PreviousSpec.
+    expect(['task-failed', 'update-rolled-back']).toContain(result.reason)
+    expect(result.failures.map((failure) => failure.error)).toContain('task: non-zero exit (3)')
+    expect(result.message).toContain('non-zero exit (3)')
+    console.log(`[converge] automatic rollback by Swarm: ${result.reason} after ${result.detectedAtMs - result.firstFailureAtMs!} ms; ${result.message}`)
   })
 
   it('a global service and a service scaled to 0 converge without hanging, also through an update', async () => {

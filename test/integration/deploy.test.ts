@@ -22,12 +22,14 @@ services:
     image: clinical-test/busybox:\${APP_VERSION}
     command: ["sh", "-c", "\${WEB_SCRIPT}"]
     networks: [hostnet]
+    stop_grace_period: 2s
     deploy:
       update_config: {monitor: 5s}
   worker:
     image: clinical-test/busybox:\${APP_VERSION}
     command: ["sleep", "3600"]
     networks: [hostnet]
+    stop_grace_period: 2s
 networks:
   hostnet: {external: true, name: host}
 `
@@ -87,35 +89,34 @@ describeOnSwarm('clinical deploy and rollback on a real swarm', () => {
     await rm(work, {recursive: true, force: true})
   })
 
-  function deployArgs(extra: string[] = []): string[] {
-    return [
-      'deploy',
-      '--stack', stack,
-      '--compose-file', composeFile,
-      '--backup-dir', join(work, 'backups'),
-      '--config-dir', join(work, 'config'),
-      '--require-env', 'APP_VERSION,GRAFANA_PASSWORD',
-      '--min-free-disk', '1MB',
-      '--health-url', `http://127.0.0.1:${port}/healthy`,
-      '--app-probe-url', `http://127.0.0.1:${port}/version`,
-      '--app-probe', 'fail',
-      '--resolve-image', 'never',
-      '--timeout', '60s',
-      '--allow-root',
-      '--json',
-      ...extra,
-    ]
+  /** The flags of every deploy here; `overrides` replaces a flag's value (each flag is given once). */
+  function deployArgs(overrides: Record<string, string> = {}): string[] {
+    const flags: Record<string, string> = {
+      '--stack': stack,
+      '--compose-file': composeFile,
+      '--backup-dir': join(work, 'backups'),
+      '--config-dir': join(work, 'config'),
+      '--require-env': 'APP_VERSION,GRAFANA_PASSWORD',
+      '--min-free-disk': '1MB',
+      '--health-url': `http://127.0.0.1:${port}/healthy`,
+      '--app-probe-url': `http://127.0.0.1:${port}/version`,
+      '--app-probe': 'fail',
+      '--resolve-image': 'never',
+      '--timeout': '60s',
+      ...overrides,
+    }
+    return ['deploy', ...Object.entries(flags).flat(), '--allow-root', '--json']
   }
 
-  function deploy(version: string, release: Release, extra: string[] = [], env: Record<string, string> = {}) {
-    return runClinical(deployArgs(extra), {
+  function deploy(version: string, release: Release, overrides: Record<string, string> = {}, env: Record<string, string> = {}) {
+    return runClinical(deployArgs(overrides), {
       env: {APP_VERSION: version, WEB_SCRIPT: webScript(release, port), GRAFANA_PASSWORD: 'canary-grafana-pw-123', CI: 'true', ...env},
       timeoutMs: 240_000,
     })
   }
 
   it('refuses bad input with exit 2 before anything changes', async () => {
-    const missingCompose = await runClinical([...deployArgs(), '--compose-file', join(work, 'nope.yml')], {env: {APP_VERSION: 'v1', GRAFANA_PASSWORD: 'x'}})
+    const missingCompose = await runClinical(deployArgs({'--compose-file': join(work, 'nope.yml')}), {env: {APP_VERSION: 'v1', GRAFANA_PASSWORD: 'x'}})
     expect(missingCompose.exitCode).toBe(2)
     expect(missingCompose.stdout + missingCompose.stderr).toContain('nope.yml')
 
@@ -127,11 +128,11 @@ describeOnSwarm('clinical deploy and rollback on a real swarm', () => {
     expect(noDocker.exitCode).toBe(2)
     expect(noDocker.stdout + noDocker.stderr).toMatch(/Docker is not reachable/)
 
-    const noDisk = await runClinical([...deployArgs(), '--min-free-disk', '1PB'], {env: {APP_VERSION: 'v1', GRAFANA_PASSWORD: 'x'}})
+    const noDisk = await runClinical(deployArgs({'--min-free-disk': '1PB'}), {env: {APP_VERSION: 'v1', GRAFANA_PASSWORD: 'x'}})
     expect(noDisk.exitCode).toBe(2)
     expect(noDisk.stdout + noDisk.stderr).toMatch(/not enough free disk/)
 
-    const badFlag = await runClinical([...deployArgs(), '--timeout', 'soon'], {env: {APP_VERSION: 'v1', GRAFANA_PASSWORD: 'x'}})
+    const badFlag = await runClinical(deployArgs({'--timeout': 'soon'}), {env: {APP_VERSION: 'v1', GRAFANA_PASSWORD: 'x'}})
     expect(badFlag.exitCode).toBe(2)
 
     expect(await docker.listServices({filters: stackFilter(stack)})).toEqual([])
@@ -175,7 +176,7 @@ describeOnSwarm('clinical deploy and rollback on a real swarm', () => {
 
   it('an update that runs but fails its health URL → exit 1, restored', async () => {
     const before = await specsOf(docker, stack)
-    const result = await deploy('v2', 'unhealthy', ['--timeout', '25s'])
+    const result = await deploy('v2', 'unhealthy', {'--timeout': '30s'})
     expect(result.exitCode, result.stderr + result.stdout).toBe(1)
     expect(JSON.parse(result.stdout).message).toMatch(/health/)
     expect(await specsOf(docker, stack)).toEqual(before)
@@ -222,7 +223,7 @@ describeOnSwarm('clinical deploy and rollback on a real swarm', () => {
     await deploy('v1', 'good') // a known state: v1 serving
     const before = await specsOf(docker, stack)
     const bin = join(import.meta.dirname, '..', '..', 'bin', 'run.js')
-    const child = execFile(process.execPath, [bin, ...deployArgs(['--timeout', '120s'])], {
+    const child = execFile(process.execPath, [bin, ...deployArgs({'--timeout': '120s'})], {
       env: {...process.env, APP_VERSION: 'v2', WEB_SCRIPT: 'sleep 3600', GRAFANA_PASSWORD: 'x', CI: 'true'},
       timeout: 240_000,
     })

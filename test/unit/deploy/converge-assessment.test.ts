@@ -221,18 +221,20 @@ describe('assessService: failing fast', () => {
   })
 
   it.each(['rollback_started', 'rollback_paused', 'rollback_completed'] as const)(
-    'fails on %s and reports the failed tasks of the spec that was rolled back',
+    'fails on %s and reports the tasks that failed since the update began, whatever their spec',
     (state) => {
-      // after an automatic rollback the service's Spec is the old one again, PreviousSpec the broken one
+      // after Swarm's own rollback the Spec is the old one again and PreviousSpec is gone (as observed)
       const result = assessService(
-        service({image: 'img:v2', previous: template('img:v3'), updateState: state, updateMessage: 'update rolled back due to failure or early termination of task x'}),
+        service({image: 'img:v2', updateState: state, updateStartedAtMs: 1000, updatedAtMs: 2100, updateMessage: 'update rolled back due to failure or early termination of task crash'}),
         [
+          task({id: 'history', image: 'img:v3', state: 'failed', desired: 'shutdown', atMs: 500, err: 'task: non-zero exit (9)'}),
           task({id: 'crash', image: 'img:v3', state: 'failed', desired: 'shutdown', atMs: 1500, err: 'task: non-zero exit (3)'}),
           task({id: 'back', image: 'img:v2', state: 'running', desired: 'running', atMs: 2000}),
         ],
       )
       expect(result.reason).toBe('update-rolled-back')
-      expect(result.failures[0]?.error).toContain(`Swarm rolled the update back (${state})`)
+      expect(result.failures).toHaveLength(2)
+      expect(result.failures[0]?.error).toBe(`Swarm rolled the update back (${state}): update rolled back due to failure or early termination of task crash`)
       expect(result.failures[1]).toMatchObject({taskId: 'crash', error: 'task: non-zero exit (3)'})
       expect(result.firstFailureAtMs).toBe(T0 + 1500)
     },

@@ -32,7 +32,6 @@ export interface ServiceInput {
   name?: string
   image?: string
   spec?: TaskTemplate
-  previous?: TaskTemplate
   mode?: ServiceMode
   replicas?: number
   updateState?: UpdateState
@@ -57,9 +56,6 @@ export function service(input: ServiceInput = {}): Service {
       Mode: input.mode ?? {Replicated: {Replicas: input.replicas ?? 1}},
       UpdateConfig: input.monitorNs === undefined ? {Parallelism: 1} : {Parallelism: 1, Monitor: input.monitorNs},
     },
-    PreviousSpec: input.previous
-      ? {Name: name, TaskTemplate: serviceTemplate(input.previous), Mode: {Replicated: {Replicas: 1}}}
-      : undefined,
     UpdateStatus: input.updateState
       ? {State: input.updateState, StartedAt: iso(input.updateStartedAtMs ?? 0), Message: input.updateMessage}
       : undefined,

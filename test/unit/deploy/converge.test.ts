@@ -23,9 +23,20 @@ describe('converge helpers (pure)', () => {
     expect(describeFailure(assessment)).toBe('st_web: task tp7y51vece4n (slot 1) of the new spec failed: task: non-zero exit (3)')
   })
 
-  it('describes an update failure by its message', () => {
-    const assessment = assessService(service({updateState: 'paused', updateMessage: 'update paused due to failure'}), [])
-    expect(describeFailure(assessment)).toBe('st_web: Swarm paused the update: update paused due to failure')
+  it('describes an update failure by its message, and the task that caused it', () => {
+    const paused = assessService(service({updateState: 'paused', updateMessage: 'update paused due to failure'}), [])
+    expect(describeFailure(paused)).toBe('st_web: Swarm paused the update: update paused due to failure')
+    const rolledBack = assessService(
+      service({image: 'img:v1', updateState: 'rollback_started', updateStartedAtMs: 0, updateMessage: 'update rolled back due to failure'}),
+      [
+        task({id: 'dv69bmkdnym7gq93esix7mebm', image: 'img:v2', state: 'failed', desired: 'shutdown', atMs: 1000, err: 'task: non-zero exit (3)'}),
+        task({id: 'second', slot: 2, image: 'img:v2', state: 'failed', desired: 'shutdown', atMs: 1200, err: 'task: non-zero exit (3)'}),
+      ],
+    )
+    expect(describeFailure(rolledBack)).toBe(
+      'st_web: Swarm rolled the update back (rollback_started): update rolled back due to failure; ' +
+        'task dv69bmkdnym7 (slot 1) failed: task: non-zero exit (3) (+1 more failed task(s))',
+    )
   })
 
   it('retries unreachable daemons and 5xx, not answers that will not improve', () => {
