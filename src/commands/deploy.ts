@@ -11,11 +11,7 @@ import {formatRunSummary} from '../ui/run-summary.js'
 
 export default class Deploy extends ClinicalCommand {
   static override summary = 'Deploy the stack with a health-gated rollout and an automatic rollback'
-  static override description = `Phases: preflight (nothing changes) → lock → backup → docker stack deploy → converge (every service
-running its NEW spec, then a stability window) → health probes → app probe → post-deploy. When converge or a
-probe fails, the service specs saved by this run's backup are put back, and the stack is converged and probed
-again. Ctrl-C, SIGTERM or a dropped SSH session roll back too. Each flag also reads the environment variable
-in brackets; a .env file (--env-file, default ./.env when present) never overrides the real environment.`
+  static override description = `Phases: preflight (nothing changes) → lock → backup → docker stack deploy → converge (every service running its NEW spec, then a stability window) → health probes → app probe → post-deploy. When converge or a probe fails, the service specs saved by this run's backup are put back, and the stack is converged and probed again. Ctrl-C, SIGTERM or a dropped SSH session roll back too. Each flag also reads the environment variable in brackets; a .env file (--env-file, default ./.env when present) never overrides the real environment.`
 
   static override examples = [
     {description: 'Deploy with the defaults (reads ./.env)', command: '<%= config.bin %> <%= command.id %>'},

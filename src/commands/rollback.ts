@@ -13,9 +13,7 @@ import {formatRunSummary} from '../ui/run-summary.js'
 
 export default class Rollback extends ClinicalCommand {
   static override summary = "Restore the service specs of a backup (default: the newest) and wait until healthy again"
-  static override description = `Under the stack lock, puts back every service's saved spec (in parallel), removes services the backup
-does not hold, recreates those it holds that are gone, then converges and probes with the probe settings the deploy
-recorded in the backup (flags override them). Unknown --to → exit 2 listing the backups that exist.`
+  static override description = `Under the stack lock, puts back every service's saved spec (in parallel), removes services the backup does not hold, recreates those it holds that are gone, then converges and probes with the probe settings the deploy recorded in the backup (flags override them). Unknown --to → exit 2 listing the backups that exist.`
 
   static override examples = [
     {description: 'At 3 a.m.: back to the state before the last deploy', command: '<%= config.bin %> <%= command.id %> --stack clinical-platform'},

@@ -6,10 +6,7 @@ import {formatStatusTable} from '../ui/status-table.js'
 
 export default class Status extends ClinicalCommand {
   static override summary = "Show the stack's services: image, replicas, update state and the last task error"
-  static override description = `Reads the swarm (nothing changes). Replicas are running/desired tasks as Swarm counts them;
-the last error is the newest task error of each service (for example "task: non-zero exit (3)").
-With --json, prints {stack, services: [{name, id, image, mode, desired, running, updateState,
-updateMessage, lastTaskError: {taskId, slot, state, error, at} | null}]}.`
+  static override description = `Reads the swarm (nothing changes). Replicas are running/desired tasks as Swarm counts them; the last error is the newest task error of each service (for example "task: non-zero exit (3)"). With --json, prints {stack, services: [{name, id, image, mode, desired, running, updateState, updateMessage, lastTaskError: {taskId, slot, state, error, at} | null}]}.`
 
   static override examples = [
     {description: 'The default stack (clinical-platform, or $CLINICAL_STACK)', command: '<%= config.bin %> <%= command.id %>'},

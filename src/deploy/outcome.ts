@@ -26,6 +26,9 @@ export function decideOutcome(input: {
   const {failure} = input
   if (!failure) return {outcome: 'success', exitCode: ExitCode.Success, message: 'deployed: every service converged and every probe passed'}
   const reason = messageOf(failure.error)
+  if (!input.changed && input.interrupted) {
+    return {outcome: 'interrupted', exitCode: ExitCode.Interrupted, message: `interrupted during ${failure.phase}, before any change; nothing was changed`}
+  }
   if (!input.changed) {
     const code = exitCodeOf(failure.error)
     if (code === ExitCode.Locked) return {outcome: 'locked', exitCode: ExitCode.Locked, message: reason}

@@ -32,6 +32,11 @@ describe('decideOutcome (the exit-code table of DESIGN.md §2)', () => {
   it('130: interrupted and rolled back', () => {
     expect(decideOutcome({failure: {phase: 'converge', error: new Error('aborted')}, changed: true, interrupted: true, rollback: rolledBack, rollbackDisabled: false}).exitCode).toBe(130)
   })
+  it('130: interrupted before any change', () => {
+    const outcome = decideOutcome({failure: {phase: 'preflight', error: new Error('aborted')}, changed: false, interrupted: true, rollbackDisabled: false})
+    expect(outcome).toMatchObject({outcome: 'interrupted', exitCode: 130})
+    expect(outcome.message).toContain('nothing was changed')
+  })
   it('4: interrupted and the rollback failed', () => {
     expect(decideOutcome({failure: {phase: 'converge', error: new Error('aborted')}, changed: true, interrupted: true, rollback: rollbackFailed, rollbackDisabled: false}).exitCode).toBe(4)
   })
