@@ -16,6 +16,8 @@ export interface BackupSummary {
   /** The files of the manifest plus the manifest itself. */
   sizeBytes: number
   appVersion?: string
+  /** What took it; absent in backups written before it was recorded (all taken by deploys). */
+  takenBy?: BackupManifest['takenBy']
 }
 
 /** How many ids an "unknown backup" message lists. */
@@ -56,6 +58,7 @@ function summaryOf(dir: string, manifest: BackupManifest, manifestBytes: number)
     sizeBytes: manifest.files.reduce((sum, file) => sum + file.size, manifestBytes),
   }
   if (manifest.appVersion !== undefined) summary.appVersion = manifest.appVersion
+  if (manifest.takenBy !== undefined) summary.takenBy = manifest.takenBy
   return summary
 }
 

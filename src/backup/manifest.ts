@@ -8,6 +8,7 @@ import type {BackupManifest, ManifestFile} from './types.js'
 export const MANIFEST_FILE = 'manifest.json'
 export const SERVICES_DIR = 'services'
 export const CONFIG_ARCHIVE = 'config.tar.gz'
+export const VOLUMES_DIR = 'volumes'
 
 /** Service names as Docker accepts them; anything else could not be a safe file name. */
 export const SERVICE_NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/
@@ -16,6 +17,15 @@ export const SERVICE_NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/
 export function serviceFilePath(name: string): string {
   if (!SERVICE_NAME_PATTERN.test(name)) throw new Error(`service name ${JSON.stringify(name)} is not a valid Docker service name`)
   return `${SERVICES_DIR}/${name}.json`
+}
+
+/** Docker volume names (`[a-zA-Z0-9][a-zA-Z0-9_.-]+`); anything else could not be a safe file name. */
+export const VOLUME_NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/
+
+/** `volumes/<name>.tar.gz`, refusing a name that could leave the volumes directory. */
+export function volumeFilePath(name: string): string {
+  if (!VOLUME_NAME_PATTERN.test(name)) throw new Error(`volume name ${JSON.stringify(name)} is not a valid Docker volume name`)
+  return `${VOLUMES_DIR}/${name}.tar.gz`
 }
 
 /** A manifest path is relative, uses `/`, and has no empty, `.` or `..` segment. */
@@ -79,6 +89,10 @@ function manifestProblem(value: unknown): string | undefined {
     return 'services is not a list of service names'
   }
   if (!Array.isArray(value.volumes)) return 'volumes is not a list'
+  for (const volume of value.volumes as unknown[]) {
+    const problem = volumeEntryProblem(volume)
+    if (problem) return problem
+  }
   if (!Array.isArray(value.notes)) return 'notes is not a list'
   if (!isObject(value.probes)) return 'no probes'
   if (!Array.isArray(value.files)) return 'files is not a list'
@@ -86,6 +100,17 @@ function manifestProblem(value: unknown): string | undefined {
     if (!isManifestFile(file)) return `bad file entry ${JSON.stringify(file)}`
     if (!isSafeManifestPath(file.path) || file.path === MANIFEST_FILE) return `file path ${JSON.stringify(file.path)} is not allowed`
   }
+  const paths = new Set((value.files as ManifestFile[]).map((file) => file.path))
+  for (const volume of value.volumes as Array<{name: string; file: string}>) {
+    if (!paths.has(volume.file)) return `volume ${volume.name}: ${volume.file} is not in files`
+  }
+  return undefined
+}
+
+function volumeEntryProblem(volume: unknown): string | undefined {
+  if (!isObject(volume) || typeof volume.name !== 'string' || !VOLUME_NAME_PATTERN.test(volume.name)) return `bad volume entry ${JSON.stringify(volume)}`
+  if (volume.file !== volumeFilePath(volume.name)) return `volume ${volume.name}: file ${JSON.stringify(volume.file)} is not ${volumeFilePath(volume.name)}`
+  if (typeof volume.entries !== 'number' || !Number.isSafeInteger(volume.entries) || volume.entries < 0) return `volume ${volume.name}: bad entries count`
   return undefined
 }
 

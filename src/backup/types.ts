@@ -25,6 +25,24 @@ export interface ManifestFile {
   sha256: string
 }
 
+/** One volume archive of a backup: `volumes/<name>.tar.gz`. */
+export interface ManifestVolume {
+  /** The Docker volume name (`<stack>_<vol>` for a stack volume). */
+  name: string
+  /** Relative to the backup directory: `volumes/<name>.tar.gz`. */
+  file: string
+  /** Tar entries of the archive, the volume root `./` included. */
+  entries: number
+  /** Bytes of the tar before compression (what a restore writes, about). */
+  tarBytes?: number
+  /** Driver and labels of the volume, to create it again when it is gone at restore time. */
+  driver?: string
+  labels?: Record<string, string>
+}
+
+/** What took a backup: the deploy's backup phase, or `clinical backup create`. */
+export type BackupTrigger = 'clinical deploy' | 'clinical backup create'
+
 export interface BackupManifest {
   formatVersion: 1
   stack: string
@@ -34,8 +52,10 @@ export interface BackupManifest {
   appVersion?: string
   /** Names of the services saved under services/. */
   services: string[]
-  /** Volume archives under volumes/ (none until volume backups exist). */
-  volumes: Array<{name: string; file: string; entries: number}>
+  /** Volume archives under volumes/. */
+  volumes: ManifestVolume[]
+  /** Absent in backups written before volume archives existed. */
+  takenBy?: BackupTrigger
   probes: ProbeSettings
   /** What this backup does not hold, said plainly (for example: volumes not archived). */
   notes: string[]

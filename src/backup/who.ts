@@ -1,4 +1,5 @@
 import {hostname, userInfo} from 'node:os'
+import {githubRunUrl} from '../ci/ci-run.js'
 import type {BackupManifest} from './types.js'
 
 /** Who took a backup: the OS user, the host, and the GitHub Actions run when the GITHUB_* variables are set. */
@@ -7,15 +8,6 @@ export function backupAuthor(env: NodeJS.ProcessEnv = process.env): BackupManife
   const ciRunUrl = githubRunUrl(env)
   if (ciRunUrl) who.ciRunUrl = ciRunUrl
   return who
-}
-
-/** `<server>/<owner>/<repo>/actions/runs/<id>` from GITHUB_SERVER_URL, GITHUB_REPOSITORY, GITHUB_RUN_ID (pure). */
-export function githubRunUrl(env: NodeJS.ProcessEnv): string | undefined {
-  const repository = env.GITHUB_REPOSITORY?.trim()
-  const runId = env.GITHUB_RUN_ID?.trim()
-  if (!repository || !runId) return undefined
-  const server = (env.GITHUB_SERVER_URL?.trim() || 'https://github.com').replace(/\/+$/, '')
-  return `${server}/${repository}/actions/runs/${runId}`
 }
 
 function currentUser(env: NodeJS.ProcessEnv): string {

@@ -7,12 +7,19 @@ import {PARTIAL_SUFFIX, isBackupId, newBackupId} from './backup-id.js'
 import {writeDirArchive} from './config-archive.js'
 import type {CreateBackupOptions} from './create-backup.js'
 import {backupWriteError, ensurePrivateDirs, isInside, makePrivateDir, syncDir, writeFileDurable} from './durable-fs.js'
-import {CONFIG_ARCHIVE, MANIFEST_FILE, SERVICES_DIR, SERVICE_NAME_PATTERN, serializeManifest, serviceFilePath} from './manifest.js'
+import {CONFIG_ARCHIVE, MANIFEST_FILE, SERVICES_DIR, SERVICE_NAME_PATTERN, VOLUMES_DIR, serializeManifest, serviceFilePath, volumeFilePath} from './manifest.js'
 import {probesForManifest} from './probe-metadata.js'
-import type {Backup, BackupManifest, ManifestFile, ServiceSnapshot} from './types.js'
+import type {Backup, BackupManifest, ManifestFile, ManifestVolume, ServiceSnapshot} from './types.js'
+import type {VolumeArchive} from './volume-archive.js'
 import {backupAuthor} from './who.js'
 
-export const VOLUMES_NOT_BACKED_UP_NOTE = 'volume archives are not taken yet (see the backups issue); volumes were not backed up'
+/** A volume to archive into the backup; `archive` writes `file` (through a .partial file, fsynced, renamed). */
+export interface VolumeSource {
+  name: string
+  driver?: string
+  labels?: Record<string, string>
+  archive: (file: string, signal?: AbortSignal) => Promise<VolumeArchive>
+}
 
 /** How many times a new id is tried when another process creates the same one at the same moment. */
 const MAX_ID_ATTEMPTS = 5
@@ -20,6 +27,10 @@ const MAX_ID_ATTEMPTS = 5
 export interface WriteBackupOptions extends CreateBackupOptions {
   /** The stack's services as the Engine API listed them. */
   services: Service[]
+  /** Volumes to archive under volumes/, in this order. */
+  volumeSources?: VolumeSource[]
+  /** What the backup says about volumes it does not hold (skipped, on other nodes, external...). */
+  volumeNotes?: string[]
 }
 
 /** A snapshot of one service: the whole spec and version as the Engine API returned them (pure). */
@@ -85,7 +96,30 @@ export async function writeBackup(options: WriteBackupOptions): Promise<Backup> 
     }
     signal?.throwIfAborted()
 
-    notes.push(VOLUMES_NOT_BACKED_UP_NOTE)
+    const volumes: ManifestVolume[] = []
+    if (options.volumeSources && options.volumeSources.length > 0) {
+      const volumesDir = join(partialDir, VOLUMES_DIR)
+      current = volumesDir
+      await makePrivateDir(volumesDir)
+      for (const source of options.volumeSources) {
+        signal?.throwIfAborted()
+        const path = volumeFilePath(source.name)
+        current = join(partialDir, path)
+        const archive = await archiveOrExplain(source, current, signal)
+        files.push({path, size: archive.size, sha256: archive.sha256})
+        volumes.push({
+          name: source.name,
+          file: path,
+          entries: archive.entries,
+          tarBytes: archive.tarBytes,
+          ...(source.driver ? {driver: source.driver} : {}),
+          ...(source.labels && Object.keys(source.labels).length > 0 ? {labels: source.labels} : {}),
+        })
+      }
+      current = volumesDir
+      await syncDir(volumesDir)
+    }
+    notes.push(...(options.volumeNotes ?? []))
     const {probes, removedCredentials} = probesForManifest(options.probes)
     if (removedCredentials) notes.push('probe URL passwords were replaced with *** (no secret goes into a manifest); give --health-url to roll back with them')
     const metadata = {
@@ -93,6 +127,8 @@ export async function writeBackup(options: WriteBackupOptions): Promise<Backup> 
       ...(options.appVersion !== undefined ? {appVersion: options.appVersion} : {}),
       probes,
       notes,
+      // labels are free text; names and paths are not redacted (a manifest must keep naming its own files)
+      volumeLabels: volumes.map((volume) => volume.labels),
     }
     const safe = options.redactor ? options.redactor.redactValue(metadata) : metadata
     const manifest: BackupManifest = {
@@ -103,7 +139,11 @@ export async function writeBackup(options: WriteBackupOptions): Promise<Backup> 
       who: safe.who,
       ...(safe.appVersion !== undefined ? {appVersion: safe.appVersion} : {}),
       services: snapshots.map((snapshot) => snapshot.name),
-      volumes: [],
+      volumes: volumes.map((volume, index) => {
+        const labels = safe.volumeLabels[index]
+        return labels ? {...volume, labels} : volume
+      }),
+      ...(options.takenBy ? {takenBy: options.takenBy} : {}),
       probes: safe.probes,
       notes: safe.notes,
       files: files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
@@ -123,6 +163,25 @@ export async function writeBackup(options: WriteBackupOptions): Promise<Backup> 
     await rm(partialDir, {recursive: true, force: true}).catch(() => undefined)
     if (signal?.aborted) throw signal.reason
     throw configReadError(error, configDir, stackDir) ?? backupWriteError(error, current)
+  }
+}
+
+/** fs error codes of writing the archive (as opposed to reading the volume through Docker). */
+const WRITE_SIDE_CODES = new Set(['ENOSPC', 'EDQUOT', 'EFBIG', 'EROFS', 'EACCES', 'EPERM', 'EIO'])
+
+/**
+ * Archive one volume; a failure that is not the backup dir's (Docker refused, the stream broke, an entry outside the
+ * volume) is named as the volume's. Nothing has been changed in the stack, so it is refused (exit 2).
+ */
+async function archiveOrExplain(source: VolumeSource, file: string, signal?: AbortSignal): Promise<VolumeArchive> {
+  try {
+    return await source.archive(file, signal)
+  } catch (error) {
+    // the backup dir's own failures (disk full, permissions) are named as such by the caller
+    if (signal?.aborted || WRITE_SIDE_CODES.has((error as NodeJS.ErrnoException).code ?? '')) throw error
+    throw new RefusedError(`cannot archive volume ${source.name}: ${(error as Error).message}; check the volume and the Docker daemon, then try again`, {
+      cause: error,
+    })
   }
 }
 

@@ -1,6 +1,5 @@
 import {describe, expect, it} from 'vitest'
 import {backupWriteError, isInside} from '../../../src/backup/durable-fs.js'
-import {githubRunUrl} from '../../../src/backup/who.js'
 import {ClinicalError} from '../../../src/errors.js'
 import {ExitCode} from '../../../src/exit-codes.js'
 
@@ -34,14 +33,5 @@ describe('isInside', () => {
     expect(isInside('/opt/backups', '/opt/backups/shop/1')).toBe(true)
     expect(isInside('/opt/backups', '/opt/backups-old/x')).toBe(false)
     expect(isInside('/opt/backups', '/opt')).toBe(false)
-  })
-})
-
-describe('githubRunUrl', () => {
-  it('is built from GITHUB_* when set, and undefined otherwise', () => {
-    expect(githubRunUrl({GITHUB_REPOSITORY: 'acme/shop', GITHUB_RUN_ID: '7'})).toBe('https://github.com/acme/shop/actions/runs/7')
-    expect(githubRunUrl({GITHUB_SERVER_URL: 'https://ghe.example/', GITHUB_REPOSITORY: 'a/b', GITHUB_RUN_ID: '1'})).toBe('https://ghe.example/a/b/actions/runs/1')
-    expect(githubRunUrl({GITHUB_REPOSITORY: 'acme/shop'})).toBeUndefined()
-    expect(githubRunUrl({})).toBeUndefined()
   })
 })

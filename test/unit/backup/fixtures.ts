@@ -1,6 +1,9 @@
-import {mkdtemp, rm} from 'node:fs/promises'
+import {mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
+import {list} from 'tar'
+import {writeDirArchive} from '../../../src/backup/config-archive.js'
+import type {VolumeSource} from '../../../src/backup/write-backup.js'
 import type {ProbeSettings} from '../../../src/backup/types.js'
 import type {Service} from '../../../src/docker/types.js'
 
@@ -28,4 +31,26 @@ export function fakeService(name: string, image = 'clinical-test/busybox:v1', in
 export async function tempDir(): Promise<{dir: string; cleanup: () => Promise<void>}> {
   const dir = await mkdtemp(join(tmpdir(), 'clinical-backup-'))
   return {dir, cleanup: () => rm(dir, {recursive: true, force: true})}
+}
+
+/**
+ * A volume source for writeBackup without Docker: archives a local directory (tar package, same `./` entry
+ * names as Docker's archive of /data/.) and counts its entries. `failWith` makes it fail half-way, after writing a partial file.
+ */
+export function dirVolumeSource(name: string, dir: string, options: {failWith?: Error} = {}): VolumeSource {
+  return {
+    name,
+    driver: 'local',
+    labels: {'com.docker.stack.namespace': 'shop'},
+    archive: async (file: string) => {
+      if (options.failWith) {
+        await writeFile(`${file}.partial`, 'half an archive')
+        throw options.failWith
+      }
+      const written = await writeDirArchive({dir, file})
+      let entries = 0
+      await list({file, onReadEntry: () => entries++})
+      return {...written, entries, tarBytes: 0}
+    },
+  }
 }

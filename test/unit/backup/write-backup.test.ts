@@ -3,7 +3,7 @@ import {chmod, mkdir, readFile, readdir, stat, writeFile} from 'node:fs/promises
 import {join} from 'node:path'
 import {list} from 'tar'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
-import {VOLUMES_NOT_BACKED_UP_NOTE, configReadError, writeBackup} from '../../../src/backup/write-backup.js'
+import {configReadError, writeBackup} from '../../../src/backup/write-backup.js'
 import {ClinicalError, RefusedError} from '../../../src/errors.js'
 import {ExitCode} from '../../../src/exit-codes.js'
 import {Redactor} from '../../../src/secrets/redact.js'
@@ -49,6 +49,7 @@ describe('writeBackup', () => {
       probes: PROBES,
       now: NOW,
       services,
+      volumeNotes: ['volumes were not backed up (--no-backup-volumes)'],
       env: {GITHUB_SERVER_URL: 'https://github.example', GITHUB_REPOSITORY: 'acme/shop', GITHUB_RUN_ID: '99'},
     })
 
@@ -84,7 +85,7 @@ describe('writeBackup', () => {
     })
     expect(typeof manifest.who.user).toBe('string')
     expect(typeof manifest.who.host).toBe('string')
-    expect(manifest.notes).toContain(VOLUMES_NOT_BACKED_UP_NOTE)
+    expect(manifest.notes).toContain('volumes were not backed up (--no-backup-volumes)')
     expect(manifest.files.map((file: {path: string}) => file.path)).toEqual(['config.tar.gz', 'services/shop_db.json', 'services/shop_web.json'])
     for (const file of manifest.files) {
       const bytes = await readFile(join(backup.dir, file.path))
