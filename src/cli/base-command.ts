@@ -1,16 +1,87 @@
+import {format} from 'node:util'
 import {Command} from '@oclif/core'
+import {isGitHubActions} from '../ci/ci-run.js'
+import {annotation, maskCommands} from '../ci/workflow-commands.js'
 import {ClinicalError, exitCodeOf} from '../errors.js'
+import {MIN_REDACTED_LENGTH, Redactor, secretValues} from '../secrets/redact.js'
 
 /**
  * The base of every clinical command: turns a thrown error into one line on stderr and the exit code of the
  * one table (exit-codes.ts). oclif's own flag-parsing errors keep their exit code 2.
+ *
+ * Secrets (DESIGN.md §7): everything the command logs, and every error it prints, goes through `secrets` (the
+ * secret values of the environment; a command that loads more, like deploy's env file, calls `useSecrets`). In
+ * GitHub Actions every secret value is first announced with `::add-mask::`, before any other line.
  */
 export abstract class ClinicalCommand extends Command {
+  protected secrets: Redactor = new Redactor(secretValues(process.env))
+  private readonly masked = new Set<string>()
+  private shortValuesWarned = 0
+
+  protected override async init(): Promise<void> {
+    this.useSecrets(this.secrets)
+    await super.init()
+  }
+
+  /** GITHUB_ACTIONS=true. */
+  protected get githubActions(): boolean {
+    return isGitHubActions(process.env)
+  }
+
+  /** Writes a workflow command line (GitHub Actions): on stderr with --json (stdout holds the JSON), else stdout. */
+  protected writeWorkflowCommand(line: string): void {
+    const stream = this.argv.includes('--json') ? process.stderr : process.stdout
+    stream.write(`${line}\n`)
+  }
+
+  /** From now on, redact with `redactor`; in GitHub Actions, mask the values not masked yet (before anything else). */
+  protected useSecrets(redactor: Redactor): void {
+    this.secrets = redactor
+    if (!this.githubActions) return
+    for (const line of maskCommands(redactor.values, this.masked)) this.writeWorkflowCommand(line)
+    if (redactor.shortValueCount > this.shortValuesWarned) {
+      this.shortValuesWarned = redactor.shortValueCount
+      this.writeWorkflowCommand(
+        annotation(
+          'warning',
+          `${redactor.shortValueCount} secret value(s) shorter than ${MIN_REDACTED_LENGTH} characters are neither masked nor redacted (masking them would hide every such string in the log); use longer secrets`,
+          'clinical: short secrets',
+        ),
+      )
+    }
+  }
+
+  /** A warning on stderr (an annotation in GitHub Actions); redacted. */
+  protected warning(message: string): void {
+    if (this.githubActions) this.writeWorkflowCommand(annotation('warning', this.secrets.redact(message)))
+    else this.logToStderr(`clinical: warning: ${message}`)
+  }
+
+  /** What runReported needs from the command: GitHub Actions output, the job summary file, warnings, version. */
+  protected reportingOutput(): {githubWrite?: (line: string) => void; stepSummaryPath?: string; warn: (message: string) => void; clinicalVersion: string} {
+    const github = this.githubActions
+    return {
+      ...(github ? {githubWrite: (line: string) => this.writeWorkflowCommand(this.secrets.redact(line))} : {}),
+      ...(github && process.env.GITHUB_STEP_SUMMARY ? {stepSummaryPath: process.env.GITHUB_STEP_SUMMARY} : {}),
+      warn: (message: string) => this.warning(message),
+      clinicalVersion: this.config.version,
+    }
+  }
+
+  override log(message = '', ...args: unknown[]): void {
+    super.log(this.secrets.redact(format(message, ...args)))
+  }
+
+  override logToStderr(message = '', ...args: unknown[]): void {
+    super.logToStderr(this.secrets.redact(format(message, ...args)))
+  }
+
   protected override async catch(error: Error & {oclif?: {exit?: number}}): Promise<unknown> {
     if (error.oclif?.exit !== undefined) throw error // oclif's exit and parse errors: already mapped
-    const message = error instanceof ClinicalError ? error.message : `unexpected error: ${error.message}`
-    this.logToStderr(`clinical: ${oneLine(message)}`)
-    if (!(error instanceof ClinicalError) && process.env.CLINICAL_DEBUG) this.logToStderr(error.stack ?? '')
+    const message = oneLine(this.secrets.redact(error instanceof ClinicalError ? error.message : `unexpected error: ${error.message}`))
+    if (this.githubActions) this.writeWorkflowCommand(annotation('error', message, `clinical ${this.id ?? ''}`.trim()))
+    this.logToStderr(`clinical: ${message}`)
+    if (!(error instanceof ClinicalError) && process.env.CLINICAL_DEBUG) this.logToStderr(this.secrets.redact(error.stack ?? ''))
     return this.exit(exitCodeOf(error))
   }
 }

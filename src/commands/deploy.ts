@@ -5,6 +5,7 @@ import {jsonFlag} from '../cli/flags.js'
 import {DEPLOY_DEFAULTS, FLAG_ENV, resolveDeployOptions} from '../config/deploy-options.js'
 import {deploy} from '../deploy/deploy.js'
 import {DockerClient} from '../docker/client.js'
+import {runReported} from '../notify/run-reported.js'
 import {listrRunner} from '../ui/listr-runner.js'
 import {chooseRenderer, rendererEnvironment} from '../ui/renderer.js'
 import {formatRunSummary} from '../ui/run-summary.js'
@@ -37,6 +38,7 @@ export default class Deploy extends ClinicalCommand {
     rollback: Flags.boolean({default: true, allowNo: true, description: 'roll back automatically when the rollout fails (--no-rollback: leave it for a person; exit 4)'}),
     'allow-root': Flags.boolean({default: false, description: 'allow running as root'}),
     'backup-volumes': Flags.boolean({default: true, allowNo: true, description: 'archive the stack volumes in the backup (--no-backup-volumes to skip)'}),
+    volume: Flags.string({multiple: true, description: 'also archive this volume in the backup (repeatable; it must be on this node)'}),
     'prune-images': Flags.boolean({default: false, description: 'remove dangling images after a good deploy'}),
     insecure: Flags.boolean({default: false, description: 'skip TLS verification of the probes'}),
     'resolve-image': Flags.string({options: ['always', 'changed', 'never'], description: 'passed to docker stack deploy: ask the registry for image digests (default: always)'}),
@@ -62,6 +64,7 @@ export default class Deploy extends ClinicalCommand {
         rollback: flags.rollback,
         allowRoot: flags['allow-root'],
         backupVolumes: flags['backup-volumes'],
+        volumes: flags.volume,
         pruneImages: flags['prune-images'],
         insecure: flags.insecure,
         resolveImage: flags['resolve-image'],
@@ -71,19 +74,34 @@ export default class Deploy extends ClinicalCommand {
       process.env,
       process.cwd(),
     )
+    this.useSecrets(options.redactor)
     const interrupt = abortOnSignals((signal, first) =>
       this.logToStderr(first ? `clinical: ${signal}: stopping, rolling back what this run changed, releasing the lock` : `clinical: ${signal}: still rolling back; please wait`),
     )
     const docker = new DockerClient()
     try {
-      const result = await deploy(options, {
+      const reporting = {
+        ...this.reportingOutput(),
+        command: 'deploy' as const,
+        stack: options.stack,
+        backupDir: options.backupDir,
+        flags,
+        appVersion: options.env.APP_VERSION,
+        redactor: options.redactor,
+        slackWebhookUrl: options.slackWebhookUrl,
         docker,
-        runner: listrRunner(chooseRenderer(rendererEnvironment(options.json))),
-        signal: interrupt.signal,
-        uid: process.getuid?.(),
-      })
-      if (options.json) this.log(JSON.stringify(result, null, 2))
-      else this.log(formatRunSummary(result))
+      }
+      const result = await runReported(
+        reporting,
+        () =>
+          deploy(options, {
+            docker,
+            runner: listrRunner(chooseRenderer(rendererEnvironment(options.json)), {redactor: options.redactor, label: `clinical deploy of ${options.stack}`}),
+            signal: interrupt.signal,
+            uid: process.getuid?.(),
+          }),
+        (done) => this.log(options.json ? JSON.stringify(done, null, 2) : formatRunSummary(done)),
+      )
       if (result.exitCode !== 0) this.exit(result.exitCode)
     } finally {
       interrupt.dispose()

@@ -1,7 +1,11 @@
+import {Flags} from '@oclif/core'
 import {ClinicalCommand} from '../cli/base-command.js'
 import {jsonFlag, stackFlag} from '../cli/flags.js'
+import {DEPLOY_DEFAULTS, FLAG_ENV} from '../config/deploy-options.js'
 import {DockerClient} from '../docker/client.js'
-import {describeHolder, holderRunning, removeStackLock} from '../deploy/lock.js'
+import {describeHolder, holderRunning, type LockHolder, removeStackLock} from '../deploy/lock.js'
+import {exitCodeOf} from '../errors.js'
+import {appendHistory} from '../history/history-file.js'
 
 export default class Unlock extends ClinicalCommand {
   static override summary = "Remove the stack's deploy lock, showing who held it"
@@ -19,14 +23,43 @@ With --json, prints {stack, removed, holder: {stack, command, user, host, pid, s
 
   static override flags = {
     stack: stackFlag,
+    'backup-dir': Flags.string({env: FLAG_ENV.backupDir, default: DEPLOY_DEFAULTS.backupDir, description: 'the history of the stack is <dir>/<stack>/history.jsonl (an unlock is recorded there)'}),
     json: jsonFlag,
   }
 
   async run(): Promise<void> {
     const {flags} = await this.parse(Unlock)
     const docker = new DockerClient()
+    const startedAtMs = Date.now()
+    const record = async (entry: {outcome: string; exitCode: number; message: string; holder?: LockHolder}): Promise<void> => {
+      await appendHistory({
+        backupDir: flags['backup-dir'],
+        stack: flags.stack,
+        command: 'unlock',
+        startedAt: new Date(startedAtMs).toISOString(),
+        clinicalVersion: this.config.version,
+        flags,
+        outcome: entry.outcome,
+        exitCode: entry.exitCode,
+        message: entry.message,
+        durationMs: Date.now() - startedAtMs,
+        ...(entry.holder ? {details: {holder: entry.holder}} : {}),
+        redactor: this.secrets,
+      }).catch((error: Error) => this.warning(`the unlock was not recorded in the history of stack ${flags.stack} (${error.message})`))
+    }
     try {
-      const holder = await removeStackLock(docker, flags.stack)
+      let holder: LockHolder | undefined
+      try {
+        holder = await removeStackLock(docker, flags.stack)
+      } catch (error) {
+        await record({outcome: 'error', exitCode: exitCodeOf(error), message: (error as Error).message})
+        throw error
+      }
+      await record(
+        holder
+          ? {outcome: 'removed', exitCode: 0, message: `removed the lock held by ${describeHolder(holder)}`, holder}
+          : {outcome: 'no-lock', exitCode: 0, message: 'no lock was held'},
+      )
       const running = holder ? holderRunning(holder) : undefined
       if (flags.json) {
         this.log(JSON.stringify({stack: flags.stack, removed: Boolean(holder), holder: holder ?? null, holderRunning: running ?? null}, null, 2))

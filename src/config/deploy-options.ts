@@ -53,6 +53,8 @@ export interface DeployFlagValues {
   rollback: boolean
   allowRoot: boolean
   backupVolumes: boolean
+  /** `--volume NAME` (repeatable): volumes archived besides the stack's own. */
+  volumes?: string[]
   pruneImages: boolean
   json: boolean
   insecure: boolean
@@ -78,6 +80,8 @@ export interface DeployOptions {
   rollback: boolean
   allowRoot: boolean
   backupVolumes: boolean
+  /** Volumes archived besides the stack's own (`--volume`); each must exist on this node. */
+  extraVolumes?: string[]
   pruneImages: boolean
   json: boolean
   insecure: boolean
@@ -137,6 +141,7 @@ export function resolveDeployOptions(flags: DeployFlagValues, processEnv: NodeJS
     rollback: flags.rollback,
     allowRoot: flags.allowRoot,
     backupVolumes: flags.backupVolumes,
+    extraVolumes: flags.volumes ?? [],
     pruneImages: flags.pruneImages,
     json: flags.json,
     insecure: flags.insecure,

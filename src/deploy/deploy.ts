@@ -73,7 +73,7 @@ export function deployPlan(): Plan<DeployContext> {
     },
     {
       id: 'backup',
-      title: 'Back up service specs and config',
+      title: 'Back up service specs, config and volumes',
       skip: afterFailure,
       async run(ctx, report) {
         const {options} = ctx
@@ -85,9 +85,14 @@ export function deployPlan(): Plan<DeployContext> {
           appVersion: options.env.APP_VERSION,
           probes: options.probes,
           signal: ctx.signal,
+          redactor: options.redactor,
+          backupVolumes: options.backupVolumes,
+          extraVolumes: options.extraVolumes,
+          takenBy: 'clinical deploy',
+          onProgress: (line) => report.output(line),
         })
         ctx.backup = backup
-        report.output(`backup ${backup.id}: ${backup.services.length} service spec(s) in ${backup.dir}`)
+        report.output(`backup ${backup.id}: ${backup.services.length} service spec(s), ${backup.manifest.volumes.length} volume archive(s) in ${backup.dir}`)
         for (const note of backup.manifest.notes) report.output(`note: ${note}`)
       },
     },

@@ -1,5 +1,6 @@
 import {createHash} from 'node:crypto'
 import {hostname, userInfo} from 'node:os'
+import {githubRunUrl} from '../ci/ci-run.js'
 import type {DockerClient} from '../docker/client.js'
 import {DockerConflictError, DockerNotFoundError} from '../docker/errors.js'
 import type {SwarmConfig} from '../docker/types.js'
@@ -64,13 +65,6 @@ export function currentHolder(input: {stack: string; command: string; env?: Node
   const ciRunUrl = githubRunUrl(env)
   if (ciRunUrl) holder.ciRunUrl = ciRunUrl
   return holder
-}
-
-/** `https://github.com/<owner>/<repo>/actions/runs/<id>` inside GitHub Actions, else undefined. */
-export function githubRunUrl(env: NodeJS.ProcessEnv): string | undefined {
-  if (env.GITHUB_ACTIONS !== 'true' || !env.GITHUB_REPOSITORY || !env.GITHUB_RUN_ID) return undefined
-  const server = (env.GITHUB_SERVER_URL || 'https://github.com').replace(/\/+$/, '')
-  return `${server}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`
 }
 
 function currentUser(env: NodeJS.ProcessEnv): string {

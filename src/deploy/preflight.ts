@@ -1,6 +1,7 @@
 import {access, statfs} from 'node:fs/promises'
 import {dirname} from 'node:path'
-import {estimateBackupBytes} from '../backup/estimate.js'
+import {estimateBackupBytes, estimateVolumeBytes} from '../backup/estimate.js'
+import {selectVolumes} from '../backup/stack-volumes.js'
 import type {DeployOptions} from '../config/deploy-options.js'
 import {formatBytes} from '../config/parse-units.js'
 import type {DockerClient} from '../docker/client.js'
@@ -79,12 +80,23 @@ export async function runPreflight(input: PreflightInput): Promise<PreflightResu
   }
 
   const services = await docker.listServices({filters: stackFilter(options.stack), signal})
-  const estimatedBackupBytes = await estimateBackupBytes({configDir, serviceCount: services.length})
+  let volumeBytes = 0
+  if (options.backupVolumes) {
+    // volumes to archive (a --volume not on this node is refused here), sized by /system/df
+    const selection = await selectVolumes(docker, {stack: options.stack, services, extraVolumes: options.extraVolumes, signal})
+    for (const skipped of selection.notArchived) warn(`volume ${skipped.name} will not be archived: ${skipped.reason}`)
+    const volumes = await estimateVolumeBytes(docker, selection.volumes.map((volume) => volume.Name), signal)
+    for (const name of volumes.unknown) warn(`Docker could not tell the size of volume ${name}: the backup estimate leaves it out`)
+    volumeBytes = volumes.bytes
+    if (selection.volumes.length > 0) report(`volumes: ${selection.volumes.map((volume) => volume.Name).join(', ')} (${formatBytes(volumeBytes)} estimated)`)
+  }
+  const estimatedBackupBytes = await estimateBackupBytes({configDir, serviceCount: services.length, volumeBytes})
   const freeBytes = await freeBytesAt(options.backupDir)
-  const neededBytes = Math.max(options.minFreeDiskBytes, estimatedBackupBytes)
+  // the backup must fit and still leave --min-free-disk free
+  const neededBytes = options.minFreeDiskBytes + estimatedBackupBytes
   if (freeBytes < neededBytes) {
     throw new RefusedError(
-      `not enough free disk for ${options.backupDir}: ${formatBytes(freeBytes)} free, ${formatBytes(neededBytes)} needed (--min-free-disk ${formatBytes(options.minFreeDiskBytes)}, backup estimate ${formatBytes(estimatedBackupBytes)})`,
+      `not enough free disk for ${options.backupDir}: ${formatBytes(freeBytes)} free, ${formatBytes(neededBytes)} needed (backup estimate ${formatBytes(estimatedBackupBytes)} + --min-free-disk ${formatBytes(options.minFreeDiskBytes)})`,
     )
   }
   report(`disk: ${formatBytes(freeBytes)} free at ${options.backupDir} (backup estimate ${formatBytes(estimatedBackupBytes)})`)

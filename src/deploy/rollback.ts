@@ -1,4 +1,5 @@
 import {loadBackup} from '../backup/backup-store.js'
+import {type RestoreVolumesState, restoreVolumes} from '../backup/restore-volumes.js'
 import type {Backup, ProbeSettings} from '../backup/types.js'
 import type {DockerClient} from '../docker/client.js'
 import {exitCodeOf} from '../errors.js'
@@ -17,6 +18,8 @@ export interface RollbackOptions {
   /** Probe settings given on the command line; the backup's recorded ones otherwise. */
   probes?: ProbeSettings
   insecure: boolean
+  /** `--restore-volumes`: also put the backup's volume archives back (confirmed by the command before). */
+  restoreVolumes?: boolean
 }
 
 export interface RollbackContext {
@@ -27,6 +30,8 @@ export interface RollbackContext {
   lock?: StackLock
   failure?: {phase: string; error: unknown}
   rollback?: RollbackState
+  /** Set once the volume restore starts; `changed` once it scaled a service down. */
+  volumeRestore?: RestoreVolumesState
   warnings: string[]
 }
 
@@ -38,6 +43,7 @@ export interface RollbackResult extends RunOutcome {
   failingServices: []
   warnings: string[]
   restored?: {updated: string[]; created: string[]; removed: string[]}
+  restoredVolumes?: string[]
 }
 
 export function rollbackPlan(): Plan<RollbackContext> {
@@ -63,6 +69,19 @@ export function rollbackPlan(): Plan<RollbackContext> {
         async run(ctx, report) {
           ctx.lock = await acquireStackLock(ctx.docker, {stack: ctx.options.stack, command: 'clinical rollback', signal: ctx.signal})
           report.output(`lock held by ${ctx.lock.holder.user}@${ctx.lock.holder.host} (pid ${ctx.lock.holder.pid})`)
+        },
+      },
+      {
+        id: 'restore-volumes',
+        title: 'Restore the volumes of the backup',
+        skip: (ctx) => afterFailure(ctx) || (ctx.options.restoreVolumes ? false : 'no --restore-volumes'),
+        async run(ctx, report) {
+          ctx.volumeRestore = {changed: false, restored: [], stopped: []}
+          await restoreVolumes(
+            ctx.docker,
+            {backup: ctx.backup!, deadlineMs: Date.now() + ctx.options.timeoutMs, signal: ctx.signal, report: (line) => report.output(line)},
+            ctx.volumeRestore,
+          )
         },
       },
       rollbackPhase<RollbackContext>({
@@ -101,6 +120,7 @@ export async function rollback(options: RollbackOptions, deps: {docker: DockerCl
     failingServices: [],
     warnings: ctx.warnings,
     ...(ctx.rollback ? {restored: {updated: ctx.rollback.updated, created: ctx.rollback.created, removed: ctx.rollback.removed}} : {}),
+    ...(ctx.volumeRestore ? {restoredVolumes: ctx.volumeRestore.restored} : {}),
   }
 }
 
@@ -109,6 +129,9 @@ function rollbackOutcome(ctx: RollbackContext): RunOutcome {
     return {outcome: 'success', exitCode: ExitCode.Success, message: `restored backup ${ctx.backup?.id}: every service converged and every probe passed`}
   }
   const reason = ctx.failure.error instanceof Error ? ctx.failure.error.message : String(ctx.failure.error)
+  if (!ctx.rollback && ctx.volumeRestore?.changed) {
+    return {outcome: 'rollback-failed', exitCode: ExitCode.NeedsPerson, message: `${reason}. The stack needs a person now: check clinical status`}
+  }
   if (!ctx.rollback) {
     const code = exitCodeOf(ctx.failure.error)
     return code === ExitCode.Locked

@@ -4,6 +4,7 @@ import {RefusedError} from '../errors.js'
 import {DockerApiError, DockerUnreachableError, errorForStatus} from './errors.js'
 import {type DockerEndpoint, parseDockerHost, readTlsFiles} from './host.js'
 import type {
+  ContainerSummary,
   DockerEvent,
   Filters,
   Service,
@@ -341,6 +342,16 @@ export class DockerClient {
 
   createContainer(body: Record<string, unknown>, options: {name?: string; signal?: AbortSignal} = {}): Promise<{Id: string; Warnings: string[]}> {
     return this.json({method: 'POST', path: '/containers/create', query: {name: options.name}, body, signal: options.signal})
+  }
+
+  /** `GET /containers/json`: stopped containers too with `all` (filters: label, volume, status, ...). */
+  listContainers(options: {all?: boolean; filters?: Filters; signal?: AbortSignal} = {}): Promise<ContainerSummary[]> {
+    return this.json({
+      method: 'GET',
+      path: '/containers/json',
+      query: {all: options.all, filters: encodeFilters(options.filters)},
+      signal: options.signal,
+    })
   }
 
   removeContainer(id: string, options: {force?: boolean; volumes?: boolean; signal?: AbortSignal} = {}): Promise<void> {

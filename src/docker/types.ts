@@ -198,7 +198,20 @@ export interface Volume {
   Mountpoint: string
   Labels: Labels | null
   Scope: 'local' | 'global'
+  /** Driver options (`docker volume create -o`). */
+  Options?: Labels | null
   UsageData?: {Size: number; RefCount: number} | null
+}
+
+/** One container of `GET /containers/json`. */
+export interface ContainerSummary {
+  Id: string
+  Names: string[]
+  Image: string
+  /** created, running, paused, restarting, removing, exited, dead */
+  State: string
+  Status: string
+  Labels: Labels | null
 }
 
 export interface SystemDf {

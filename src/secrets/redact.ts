@@ -22,6 +22,7 @@ export function secretValues(env: Record<string, string | undefined>, alwaysSecr
 /** Replaces every known secret value (and each line of a multi-line one) with ***. */
 export class Redactor {
   private readonly needles: string[]
+  private readonly short = new Set<string>()
 
   constructor(secrets: Iterable<string> = []) {
     const needles = new Set<string>()
@@ -29,6 +30,7 @@ export class Redactor {
       for (const part of [secret, ...secret.split(/\r?\n/)]) {
         const trimmed = part.trim()
         if (trimmed.length >= MIN_REDACTED_LENGTH) needles.add(trimmed)
+        else if (trimmed) this.short.add(trimmed)
       }
     }
     // longest first, so a secret that contains another is replaced whole
@@ -38,6 +40,11 @@ export class Redactor {
   /** The secret values this redactor hides (for ::add-mask::). */
   get values(): readonly string[] {
     return this.needles
+  }
+
+  /** How many distinct secret values (or lines of one) are too short to redact or mask: said in a warning, never shown. */
+  get shortValueCount(): number {
+    return this.short.size
   }
 
   redact(text: string): string {

@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest'
-import {chooseRenderer} from '../../../src/ui/renderer.js'
+import {chooseRenderer, rendererEnvironment} from '../../../src/ui/renderer.js'
 
 describe('chooseRenderer', () => {
   it('a person at a terminal gets the live renderer', () => {
@@ -9,6 +9,12 @@ describe('chooseRenderer', () => {
     expect(chooseRenderer({isTTY: true, json: false, ci: true})).toEqual({kind: 'lines', stream: 'stdout'})
     expect(chooseRenderer({isTTY: false, json: false, ci: false})).toEqual({kind: 'lines', stream: 'stdout'})
     expect(chooseRenderer({isTTY: true, json: false, ci: false, term: 'dumb'})).toEqual({kind: 'lines', stream: 'stdout'})
+  })
+  it('GitHub Actions gets groups and annotations, on stderr with --json', () => {
+    expect(chooseRenderer({isTTY: false, json: false, ci: true, githubActions: true})).toEqual({kind: 'github', stream: 'stdout'})
+    expect(chooseRenderer({isTTY: false, json: true, ci: true, githubActions: true})).toEqual({kind: 'github', stream: 'stderr'})
+    expect(rendererEnvironment(false, {GITHUB_ACTIONS: 'true'})).toMatchObject({ci: true, githubActions: true})
+    expect(rendererEnvironment(false, {CI: 'true'})).toMatchObject({ci: true, githubActions: false})
   })
   it('--json keeps stdout for the result: lines go to stderr', () => {
     expect(chooseRenderer({isTTY: true, json: true, ci: false})).toEqual({kind: 'lines', stream: 'stderr'})
