@@ -1,6 +1,6 @@
 /**
  * Measure 2: seconds between the last new task reaching `running` (its Status.Timestamp) and the moment a waiter
- * says "ready". clinical: waitForConvergence's convergedAtMs (the library the deploy uses, events + 1 s poll).
+ * says "ready". clinical: waitForConvergence's convergedAtMs (the library the deploy uses, events + a 0.5 s poll while converging).
  * seed: its replica poll (seed-wait.ts), the moment its `docker service ls` returned "all ready". Both watch the
  * same `docker stack deploy` side by side: a first deploy (creating the services), then good updates.
  */
@@ -78,14 +78,14 @@ export async function measureReadyLatency(ctx: BenchContext, options: {updates: 
       `${trials.map((trial) => millis(trial.clinicalMs)).join(', ')}; max ${millis(clinicalMaxMs)}); the seed's 10 s poll noticed a first deploy ${createSeedMs === undefined ? 'never' : seconds(createSeedMs)} after it (${ratio}), ` +
       `and on ${falseReady} of ${updates.length} updates said "ready" before the new tasks ran (false ready). Target ≤ ${TARGET_MS / 1000} s on every trial: ${verdict}.`,
     details: [
-      `Each trial: \`docker stack deploy\` of a good release, then clinical's waitForConvergence (the library the deploy uses: service events + a 1 s safety-net poll; ` +
+      `Each trial: \`docker stack deploy\` of a good release, then clinical's waitForConvergence (the library the deploy uses: service events + a 0.5 s safety-net poll while converging; ` +
         `stability window 1 s here, its convergedAtMs is when it first saw every service on its new spec) and the seed's wait loop run side by side on the same rollout. ` +
         `"Last new task running" is the newest Status.Timestamp of a running task of the new image, read from the swarm afterwards.`,
       `Trials (clinical / seed, relative to the last new task running): ` +
         trials.map((trial) => `${trial.kind} ${trial.tag}: ${signedSeconds(trial.clinicalMs)} / ${trial.seedMs === undefined ? trial.seedOutcome : signedSeconds(trial.seedMs)}`).join('; ') + '.',
       `The seed polls every ${SEED_POLL_INTERVAL_MS / 1000} s, starting at once: on a first deploy it notices between 0 and 10 s after the tasks run (5 s on average, the figure above is one draw); ` +
         `on an update its first poll usually counts the old tasks (\`docker service ls\` shows 1/1 while the old task is still counted), so it declares ready before the new spec runs at all.`,
-      `clinical's figure depends on when its 1 s safety-net poll falls: a task reaching \`running\` raises no event (only service changes do), so the worst case is about one poll interval plus one listing.`,
+      `clinical's figure depends on when its 0.5 s safety-net poll falls: a task reaching \`running\` raises no event (only service changes do), so the worst case is about one poll interval plus one listing.`,
     ],
   }
 }

@@ -105,7 +105,7 @@ export async function measureRollbackParallelism(ctx: BenchContext): Promise<Mea
         `slowest ${seconds(slowest.totalMs, 2)}, sum ${seconds(sumMs, 2)}.`,
       `Time until Swarm had the restored task running, one at a time: ${singles.map((single) => (single.lastRunningMs === undefined ? '?' : seconds(single.lastRunningMs, 2))).join(', ')}. ` +
         `So most of each restore is Swarm's own work (a stop-first update: the old task stops, with a 1 s grace period since busybox as PID 1 ignores SIGTERM, then the new one starts); ` +
-        `the rest, under a second, is clinical noticing it (its 1 s safety-net poll: there are no task events).`,
+        `the rest, under a second, is clinical noticing it (its 0.5 s safety-net poll while converging: there are no task events).`,
     ],
   }
 }

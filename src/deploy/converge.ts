@@ -33,7 +33,11 @@ export interface ConvergeOptions {
   /** After every service has converged, keep watching this long; a failure inside it fails the deploy.
    *  Default: max(largest UpdateConfig.Monitor of the stack's services, 10 s). Tests may pass a small value. */
   stabilityWindowMs?: number
-  /** Safety-net poll of services + tasks (default 1000 ms; at most ~5 Engine API requests/s in total). */
+  /**
+   * Safety-net poll of services + tasks while some service has not converged (default 500 ms: a task reaching
+   * `running` raises no event, so this poll bounds how late convergence is noticed). During the stability window
+   * it is at least 1 s. Two requests per poll: at most ~5 Engine API requests/s in total.
+   */
   pollIntervalMs?: number
   /**
    * Failed tasks that stopped before this time (epoch ms) are history, not failures of this rollout (e.g. the
@@ -65,7 +69,9 @@ export type ConvergeResult =
 
 type Failed = Extract<ConvergeResult, {ok: false}>
 
-const DEFAULT_POLL_INTERVAL_MS = 1000
+const DEFAULT_POLL_INTERVAL_MS = 500
+/** The slower poll of the stability window: failures then also surface through service events (update state). */
+const STABILISING_POLL_INTERVAL_MS = 1000
 /** Two requests per assessment: at most 2.5 assessments/s keeps the wait at ~5 requests/s. */
 export const MIN_ASSESS_GAP_MS = 400
 /** Bound on one listing request (and never past the deadline). */
@@ -165,7 +171,8 @@ export async function waitForConvergence(docker: DockerClient, options: Converge
         }
       }
 
-      const nextPollMs = (listing ? assessStartMs : Date.now()) + pollIntervalMs
+      const intervalMs = phase === 'stabilising' ? Math.max(pollIntervalMs, STABILISING_POLL_INTERVAL_MS) : pollIntervalMs
+      const nextPollMs = (listing ? assessStartMs : Date.now()) + intervalMs
       const notBeforeMs = assessStartMs + MIN_ASSESS_GAP_MS
       // The end of the window wakes us once; after it (Swarm still `updating`) the poll and the events do.
       const windowEndMs = stableUntilMs !== undefined && stableUntilMs > Date.now() ? stableUntilMs : Number.POSITIVE_INFINITY
