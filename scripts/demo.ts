@@ -10,7 +10,6 @@
  *
  * Exits non-zero as soon as a step does not behave as expected (for example the broken release not exiting 1).
  */
-import {existsSync, readFileSync} from 'node:fs'
 import {mkdir, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -118,15 +117,6 @@ async function deployRelease(port: number, version: string, expectedExit: number
   return result
 }
 
-/** Does the build have this command, and which flags does it take (from the oclif manifest)? */
-function commandFlags(id: string): string[] | undefined {
-  const manifestFile = join(REPO_ROOT, 'oclif.manifest.json')
-  if (!existsSync(manifestFile)) return undefined
-  const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as {commands?: Record<string, {flags?: Record<string, unknown>}>}
-  const command = manifest.commands?.[id]
-  return command ? Object.keys(command.flags ?? {}) : undefined
-}
-
 async function clean(docker: DockerClient, quiet = false): Promise<void> {
   const removed = await removeStackResources(docker, STACK, {timeoutMs: 60_000})
   await rm(WORK_DIR, {recursive: true, force: true})
@@ -208,18 +198,9 @@ async function demo(docker: DockerClient): Promise<void> {
   const statusRun = await runShown(clinicalArgv(['status', '--stack', STACK]), {timeoutMs: 30_000})
   if (statusRun.exitCode !== 0) throw new DemoFailure(`clinical status exited ${statusRun.exitCode}`)
 
-  const historyFlags = commandFlags('history')
-  step(
-    'clinical history',
-    historyFlags ? 'The audit trail of this stack: who deployed what, when, and how it ended.' : 'The audit trail of deploys and rollbacks.',
-  )
-  if (historyFlags) {
-    const args = ['history', '--stack', STACK, ...(historyFlags.includes('backup-dir') ? ['--backup-dir', join(WORK_DIR, 'backups')] : [])]
-    const history = await runShown(clinicalArgv(args), {timeoutMs: 30_000, cwd: WORK_DIR})
-    if (history.exitCode !== 0) throw new DemoFailure(`clinical history exited ${history.exitCode}`)
-  } else {
-    say(dim('not shown: this build has no `clinical history` command yet (notifications and history are being added).'))
-  }
+  step('clinical history', 'The audit trail of this stack: who deployed what, when, and how it ended.')
+  const history = await runShown(clinicalArgv(['history', '--stack', STACK, '--backup-dir', join(WORK_DIR, 'backups')]), {timeoutMs: 30_000, cwd: WORK_DIR})
+  if (history.exitCode !== 0) throw new DemoFailure(`clinical history exited ${history.exitCode}`)
 
   const seconds = ((Date.now() - startedAtMs) / 1000).toFixed(0)
   console.log(`\n${bold('Done')} in ${seconds}s: v1 deployed (exit 0), v2 rolled out (exit 0), v3 failed and was rolled back to v2 (exit 1).`)

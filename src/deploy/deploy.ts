@@ -4,7 +4,7 @@ import type {DeployOptions} from '../config/deploy-options.js'
 import type {DockerClient} from '../docker/client.js'
 import {runStackDeploy} from '../docker/stack-cli.js'
 import {acquireStackLock, type StackLock} from './lock.js'
-import {decideOutcome, type RunOutcome} from './outcome.js'
+import {decideOutcome, type RunResult} from './outcome.js'
 import type {Phase, PhaseRecord, Plan, PlanRunner} from './plan.js'
 import {type PreflightResult, runPreflight} from './preflight.js'
 import {rollbackPhase, type RollbackState} from './rollback-phase.js'
@@ -32,16 +32,9 @@ export interface DeployContext {
   warnings: string[]
 }
 
-export interface DeployResult extends RunOutcome {
+export interface DeployResult extends RunResult {
   command: 'deploy'
-  stack: string
-  backupId?: string
   backupDir?: string
-  phases: PhaseRecord[]
-  failingServices: ServiceFailure[]
-  warnings: string[]
-  /** Seconds from the first failed task of the new spec to the start of the rollback. */
-  detectionToRollbackSeconds?: number
 }
 
 /** The plan of `clinical deploy` (DESIGN.md §2): each phase a named step; rollback is one more phase. */

@@ -1,5 +1,7 @@
 import {exitCodeOf} from '../errors.js'
 import {ExitCode} from '../exit-codes.js'
+import type {ServiceFailure} from './converge.js'
+import type {PhaseRecord} from './plan.js'
 import type {RollbackState} from './rollback-phase.js'
 
 export type Outcome = 'success' | 'refused' | 'locked' | 'rolled-back' | 'rollback-failed' | 'not-rolled-back' | 'interrupted'
@@ -9,6 +11,18 @@ export interface RunOutcome {
   exitCode: ExitCode
   /** One line: what failed and what to do next. */
   message: string
+}
+
+/** What every deploy and rollback result holds (DeployResult and RollbackResult extend it). */
+export interface RunResult extends RunOutcome {
+  command: string
+  stack: string
+  backupId?: string
+  phases: PhaseRecord[]
+  failingServices: ServiceFailure[]
+  warnings: string[]
+  /** Seconds from the first failed task of the new spec to the start of the rollback. */
+  detectionToRollbackSeconds?: number
 }
 
 /**

@@ -5,7 +5,7 @@ import type {DockerClient} from '../docker/client.js'
 import {exitCodeOf} from '../errors.js'
 import {ExitCode} from '../exit-codes.js'
 import {acquireStackLock, type StackLock} from './lock.js'
-import type {RunOutcome} from './outcome.js'
+import type {RunOutcome, RunResult} from './outcome.js'
 import type {Plan, PhaseRecord, PlanRunner} from './plan.js'
 import {rollbackPhase, type RollbackState} from './rollback-phase.js'
 
@@ -35,13 +35,9 @@ export interface RollbackContext {
   warnings: string[]
 }
 
-export interface RollbackResult extends RunOutcome {
+export interface RollbackResult extends RunResult {
   command: 'rollback'
-  stack: string
-  backupId?: string
-  phases: PhaseRecord[]
   failingServices: []
-  warnings: string[]
   restored?: {updated: string[]; created: string[]; removed: string[]}
   restoredVolumes?: string[]
 }

@@ -9,17 +9,6 @@ export interface RunAuthor {
   ciRunUrl?: string
 }
 
-/** What every deploy and rollback result holds (DeployResult and RollbackResult both fit). */
-export type ReportableResult = RunOutcome & {
-  command: string
-  stack: string
-  backupId?: string
-  phases: PhaseRecord[]
-  failingServices: ServiceFailure[]
-  warnings: string[]
-  detectionToRollbackSeconds?: number
-}
-
 /** A run as notifications, the history and the job summary see it: the result plus who, when and how long. */
 export interface RunReport {
   command: string

@@ -6,7 +6,8 @@ import {exitCodeOf} from '../errors.js'
 import {appendHistory} from '../history/history-file.js'
 import {stackImages} from '../history/stack-images.js'
 import type {Redactor} from '../secrets/redact.js'
-import {type ReportableResult, type RunAuthor, type RunReport} from './run-report.js'
+import type {RunResult} from '../deploy/outcome.js'
+import {type RunAuthor, type RunReport} from './run-report.js'
 import {endMessages, startMessage} from './slack-message.js'
 import type {SlackNotifier, SlackNotifierOptions} from './slack.js'
 
@@ -48,7 +49,7 @@ export interface RunReporting {
  * Reporting never changes the result or exit code; each failure is one warning. When `run` throws, the error is
  * reported (outcome "error") and thrown again.
  */
-export async function runReported<R extends ReportableResult>(
+export async function runReported<R extends RunResult>(
   reporting: RunReporting,
   run: () => Promise<R>,
   print: (result: R) => void,
@@ -97,7 +98,7 @@ export async function runReported<R extends ReportableResult>(
 
 /** The report of a result (pure). */
 export function reportOf(
-  result: ReportableResult,
+  result: RunResult,
   context: {who: RunAuthor; startedAt: string; durationMs: number; appVersion?: string; clinicalVersion?: string},
 ): RunReport {
   return {

@@ -1,17 +1,7 @@
-import type {PhaseRecord} from '../deploy/plan.js'
-import type {RunOutcome} from '../deploy/outcome.js'
-import type {ServiceFailure} from '../deploy/converge.js'
+import type {RunResult} from '../deploy/outcome.js'
 
 /** The few lines printed after a deploy or rollback: outcome, exit code, backup, failing services, next step. */
-export function formatRunSummary(result: RunOutcome & {
-  command: string
-  stack: string
-  backupId?: string
-  phases: PhaseRecord[]
-  failingServices: ServiceFailure[]
-  warnings: string[]
-  detectionToRollbackSeconds?: number
-}): string {
+export function formatRunSummary(result: RunResult): string {
   const total = result.phases.reduce((sum, phase) => sum + phase.durationMs, 0)
   const lines = [
     '',

@@ -1,13 +1,14 @@
 /**
  * The two-service stack the reporting tests deploy with the built CLI (as test/integration/deploy.test.ts does):
- * `web` (busybox httpd on a free 127.0.0.1 port; its behaviour per release: good, crashing at once) and `worker`.
+ * `web` (busybox httpd on a free 127.0.0.1 port; its behaviour per release, see Release) and `worker`.
  * `environment` lets a test hand secrets to the containers, as a real compose file does.
  */
 import {mkdir} from 'node:fs/promises'
 import {join} from 'node:path'
 import {writeComposeFile} from './swarm.js'
 
-export type Release = 'good' | 'crash'
+/** good: serves /healthy and /version; crash: exits 3 at once; unhealthy: serves /version but not its health file. */
+export type Release = 'good' | 'crash' | 'unhealthy'
 
 export function releaseCompose(environment: Record<string, string> = {}): string {
   const env = Object.entries(environment)
@@ -33,8 +34,10 @@ networks:
 }
 
 export function webScript(release: Release, port: number): string {
+  const serve = `exec httpd -f -p 127.0.0.1:${port} -h /www`
   if (release === 'crash') return 'echo starting; exit 3'
-  return `echo ok > /www/healthy && exec httpd -f -p 127.0.0.1:${port} -h /www`
+  if (release === 'unhealthy') return serve
+  return `echo ok > /www/healthy && ${serve}`
 }
 
 export interface ReleaseStack {

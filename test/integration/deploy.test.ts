@@ -14,34 +14,8 @@ import {DockerClient} from '../../src/docker/client.js'
 import {stackFilter} from '../../src/docker/stack.js'
 import {verifyBackup} from '../../src/backup/verify-backup.js'
 import {readStackLock} from '../../src/deploy/lock.js'
+import {releaseCompose, type Release, webScript} from '../helpers/release-stack.js'
 import {describeOnSwarm, freePort, removeStack, runClinical, uniqueStackName, writeComposeFile} from '../helpers/swarm.js'
-
-const COMPOSE = `version: "3.8"
-services:
-  web:
-    image: clinical-test/busybox:\${APP_VERSION}
-    command: ["sh", "-c", "\${WEB_SCRIPT}"]
-    networks: [hostnet]
-    stop_grace_period: 2s
-    deploy:
-      update_config: {monitor: 5s}
-  worker:
-    image: clinical-test/busybox:\${APP_VERSION}
-    command: ["sleep", "3600"]
-    networks: [hostnet]
-    stop_grace_period: 2s
-networks:
-  hostnet: {external: true, name: host}
-`
-
-type Release = 'good' | 'crash' | 'unhealthy'
-
-function webScript(release: Release, port: number): string {
-  const serve = `exec httpd -f -p 127.0.0.1:${port} -h /www`
-  if (release === 'crash') return 'echo starting; exit 3'
-  if (release === 'unhealthy') return serve
-  return `echo ok > /www/healthy && ${serve}`
-}
 
 async function servedVersion(port: number): Promise<string | undefined> {
   try {
@@ -76,7 +50,7 @@ describeOnSwarm('clinical deploy and rollback on a real swarm', () => {
     port = await freePort()
     work = await mkdtemp(join(tmpdir(), 'clinical-deploy-'))
     mkdirSync(join(work, 'config'))
-    const compose = await writeComposeFile(COMPOSE)
+    const compose = await writeComposeFile(releaseCompose())
     composeFile = compose.file
     cleanupCompose = compose.cleanup
   })
