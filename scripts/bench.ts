@@ -6,7 +6,7 @@
  *   npm run bench                              everything; writes BENCHMARKS.md
  *   npm run bench -- --only 1,3 --no-write     some measures, without touching BENCHMARKS.md
  *   options: --trials N (failure detection, default 3), --updates N (ready latency, default 3),
- *            --runs N (cold start, default 11), --backup-size SIZE (default 128MB), --backup-runs N (default 3)
+ *            --runs N (cold start, default 11), --backup-size SIZE (default 512MB; npm run bench:backup alone does 1 GiB), --backup-runs N (default 3)
  */
 import {mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
@@ -33,7 +33,7 @@ const USAGE = `usage: npm run bench [-- options]
   --trials N        failure-detection trials of clinical (default 3)
   --updates N       ready-latency update trials (default 3)
   --runs N          cold-start runs per command (default 11)
-  --backup-size S   data size for scripts/bench-backup.ts (default 128MB)
+  --backup-size S   data size for scripts/bench-backup.ts (default 512MB)
   --backup-runs N   its runs per contender, median (default 3)`
 
 function log(line: string): void {
@@ -48,7 +48,7 @@ function parseOptions() {
       trials: {type: 'string', default: '3'},
       updates: {type: 'string', default: '3'},
       runs: {type: 'string', default: '11'},
-      'backup-size': {type: 'string', default: '128MB'},
+      'backup-size': {type: 'string', default: '512MB'},
       'backup-runs': {type: 'string', default: '3'},
       help: {type: 'boolean', short: 'h', default: false},
     },

@@ -22,7 +22,7 @@ export const EXIT_CODE_MEANINGS: ReadonlyArray<readonly [ExitCode, string]> = [
   ],
   [ExitCode.Locked, "another deploy or rollback holds the stack's lock; nothing changed"],
   [ExitCode.NeedsPerson, 'failed and the rollback failed or was disabled: the stack needs a person now'],
-  [ExitCode.Interrupted, 'interrupted (SIGINT/SIGTERM) after rolling back what this run changed'],
+  [ExitCode.Interrupted, 'interrupted (SIGINT/SIGTERM/SIGHUP) after rolling back what this run changed'],
 ]
 
 /** The table as help text: one line per code. */

@@ -1,6 +1,9 @@
 import type {StackStatus} from '../status/stack-status.js'
 
-/** `clinical status` for people: one row per service, then the last task error of each service that has one. */
+/**
+ * `clinical status` for people: one row per service, then, under "Last errors", the update message of each service
+ * whose update is not simply completed and the last task error of each service that has one.
+ */
 export function formatStatusTable(status: StackStatus, now: Date = new Date()): string {
   const header = ['SERVICE', 'IMAGE', 'MODE', 'REPLICAS', 'UPDATE']
   const rows = status.services.map((service) => [
@@ -19,7 +22,8 @@ export function formatStatusTable(status: StackStatus, now: Date = new Date()): 
   const out = [`Stack ${status.stack}: ${status.services.length} service(s)`, '', line(header), ...rows.map(line)]
   const notes = status.services.flatMap((service) => {
     const lines: string[] = []
-    if (service.updateMessage) lines.push(`  ${service.name}: update ${service.updateState ?? ''}: ${service.updateMessage}`)
+    // a completed update is no news; paused, updating and Swarm's own rollbacks are
+    if (service.updateMessage && service.updateState !== 'completed') lines.push(`  ${service.name}: update ${service.updateState ?? ''}: ${service.updateMessage}`)
     const failure = service.lastTaskError
     if (failure) {
       const slot = failure.slot === null ? '' : ` slot ${failure.slot}`

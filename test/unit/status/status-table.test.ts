@@ -74,4 +74,11 @@ describe('formatStatusTable', () => {
     expect(formatStatusTable(old('2024-04-28T12:00:00Z'), NOW)).toContain('failed 3d ago: e')
     expect(formatStatusTable({stack: 's1', services: [row('s1_web')]}, NOW)).not.toContain('Last errors')
   })
+
+  it('a completed update is not listed as an error; a rollback by Swarm is', () => {
+    const completed = row('s1_web', {updateState: 'completed', updateMessage: 'update completed'})
+    expect(formatStatusTable({stack: 's1', services: [completed]}, NOW)).not.toContain('Last errors')
+    const rolledBack = row('s1_web', {updateState: 'rollback_completed', updateMessage: 'rollback completed'})
+    expect(formatStatusTable({stack: 's1', services: [rolledBack]}, NOW)).toContain('  s1_web: update rollback_completed: rollback completed')
+  })
 })

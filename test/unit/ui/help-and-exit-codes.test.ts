@@ -49,7 +49,7 @@ describe('the exit-code table', () => {
     expect(EXIT_CODE_MEANINGS.map(([code]) => code)).toEqual([0, 1, 2, 3, 4, 130])
     for (const [, meaning] of EXIT_CODE_MEANINGS) expect(meaning.length).toBeGreaterThan(5)
     expect(exitCodeHelp().split('\n')).toHaveLength(6)
-    expect(exitCodeHelp().split('\n')[5]).toBe('  130  interrupted (SIGINT/SIGTERM) after rolling back what this run changed')
+    expect(exitCodeHelp().split('\n')[5]).toBe('  130  interrupted (SIGINT/SIGTERM/SIGHUP) after rolling back what this run changed')
   })
 
   it('maps typed errors to their code and anything else to 4 (a person must look)', () => {
