@@ -74,7 +74,7 @@ describe('help of the built cli (ClinicalHelp)', () => {
     const section = exitCodesSection(stdout)
     expect(codesListed(section)).toEqual([0, 1, 2, 3, 4, 130])
     expect(section.join(' ')).toMatch(/0 +success/)
-    expect(section.join(' ')).toMatch(/130 +interrupted \(SIGINT\/SIGTERM\)/)
+    expect(section.join(' ')).toMatch(/130 +interrupted \(SIGINT\/SIGTERM\/SIGHUP\)/)
     // after the command list, not between the usage and the commands
     expect(stdout.indexOf('EXIT CODES')).toBeGreaterThan(stdout.indexOf('COMMANDS'))
     expect(stdout).toMatch(/^ {2}status +Show the stack's services/m)
