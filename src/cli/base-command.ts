@@ -4,6 +4,7 @@ import {isGitHubActions} from '../ci/ci-run.js'
 import {annotation, maskCommands} from '../ci/workflow-commands.js'
 import {ClinicalError, exitCodeOf} from '../errors.js'
 import {MIN_REDACTED_LENGTH, Redactor, secretValues} from '../secrets/redact.js'
+import {keepRunningWithoutOutput} from './output-loss.js'
 
 /**
  * The base of every clinical command: turns a thrown error into one line on stderr and the exit code of the
@@ -19,6 +20,7 @@ export abstract class ClinicalCommand extends Command {
   private shortValuesWarned = 0
 
   protected override async init(): Promise<void> {
+    keepRunningWithoutOutput()
     this.useSecrets(this.secrets)
     await super.init()
   }

@@ -1,5 +1,5 @@
 import type {DockerClient} from '../docker/client.js'
-import {DockerApiError} from '../docker/errors.js'
+import {isTransientDockerError} from '../docker/errors.js'
 import {stackFilter} from '../docker/stack.js'
 import type {DockerEvent, Service, Task} from '../docker/types.js'
 import {watchEvents} from './event-watch.js'
@@ -121,7 +121,7 @@ export async function waitForConvergence(docker: DockerClient, options: Converge
       } catch (error) {
         if (signal.aborted) return aborted()
         // Docker restarting, a network blip, a 5xx: retried at the next poll until the deadline.
-        if (!isTransient(error)) throw error
+        if (!isTransientDockerError(error)) throw error
         lastError = error
       }
 
@@ -199,12 +199,6 @@ async function listStack(docker: DockerClient, stack: string, signal: AbortSigna
 function requestSignal(signal: AbortSignal, deadlineMs: number): AbortSignal {
   const timeoutMs = Math.max(1000, Math.min(REQUEST_TIMEOUT_MS, deadlineMs - Date.now()))
   return AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)])
-}
-
-/** Errors worth retrying until the deadline: anything but an answer that will not improve (a 4xx). */
-export function isTransient(error: unknown): boolean {
-  if (error instanceof DockerApiError) return error.statusCode >= 500
-  return true
 }
 
 /** Does this event concern one of the stack's services (by ID, or by name for one created since the listing)? */

@@ -1,7 +1,7 @@
 import pRetry from 'p-retry'
 import type {ServiceSnapshot} from '../backup/types.js'
 import type {DockerClient} from '../docker/client.js'
-import {DockerConflictError, DockerNotFoundError, DockerUnreachableError, DockerUpdateOutOfSequenceError} from '../docker/errors.js'
+import {DockerConflictError, DockerNotFoundError, DockerUpdateOutOfSequenceError, isTransientDockerError} from '../docker/errors.js'
 import {stackFilter} from '../docker/stack.js'
 import type {Service, ServiceSpec} from '../docker/types.js'
 import {
@@ -19,6 +19,14 @@ export {planRestore, type RestorePlan, specToCreate, specToRestore} from './rest
 
 /** Re-read and re-apply an update refused as "out of sequence" (or cut by a blip): this many attempts in all. */
 export const MAX_UPDATE_ATTEMPTS = 3
+/** Listing the stack's services before restoring: a leader election or a daemon restart is waited out this often. */
+const MAX_LIST_ATTEMPTS = 5
+/**
+ * Update states after which a service must be updated even when its spec already is the saved one: Swarm rolled it
+ * back by itself (the spec is the old one again) or paused it. Every update clears UpdateStatus (DESIGN.md §4), and
+ * an unchanged spec restarts no task; left as they are, converge would keep reading them as failures.
+ */
+const STATES_TO_CLEAR = new Set(['paused', 'rollback_started', 'rollback_paused', 'rollback_completed'])
 
 export type RestoreAction = 'update' | 'create' | 'remove' | 'unchanged'
 
@@ -68,7 +76,14 @@ export async function restoreServices(docker: DockerClient, options: RestoreOpti
   const emit = (event: RestoreProgressEvent): void => options.onProgress?.(event)
   const needsRefs = snapshots.some((snapshot) => referencesSecretsOrConfigs(snapshot.spec))
   const [current, refs] = await Promise.all([
-    docker.listServices({filters: stackFilter(stack), signal}),
+    pRetry(() => docker.listServices({filters: stackFilter(stack), signal}), {
+      retries: MAX_LIST_ATTEMPTS - 1,
+      minTimeout: options.retryDelayMs ?? 500,
+      maxTimeout: (options.retryDelayMs ?? 500) * 8,
+      randomize: (options.retryDelayMs ?? 500) > 0,
+      signal,
+      shouldRetry: ({error}) => !signal?.aborted && isTransientDockerError(error),
+    }),
     needsRefs ? existingRefs(docker, signal) : Promise.resolve(undefined),
   ])
   const plan = planRestore(snapshots, current)
@@ -131,9 +146,10 @@ export async function restoreServices(docker: DockerClient, options: RestoreOpti
 
 /**
  * Inspect the service, build the spec to send from the fresh copy, and update with the fresh `Version.Index`;
- * nothing is sent when the spec already is the current one. "update out of sequence" (someone updated the service
- * in between) and a dropped connection are retried by reading again, MAX_UPDATE_ATTEMPTS attempts in all: a retry
- * after an update that did land finds the spec equal and sends nothing.
+ * nothing is sent when the spec already is the current one (unless its update state needs clearing, see
+ * STATES_TO_CLEAR). "update out of sequence" (someone updated the service in between), a dropped connection and a
+ * 5xx (a leader election) are retried by reading again, MAX_UPDATE_ATTEMPTS attempts in all: a retry after an
+ * update that did land finds the spec equal and sends nothing.
  */
 async function updateWithRetry(
   docker: DockerClient,
@@ -147,7 +163,7 @@ async function updateWithRetry(
       async () => {
         const fresh = await docker.inspectService(serviceId, options.signal)
         const spec = build(fresh)
-        if (specsEqual(spec, fresh.Spec)) return 'unchanged' as const
+        if (specsEqual(spec, fresh.Spec) && !STATES_TO_CLEAR.has(fresh.UpdateStatus?.State ?? '')) return 'unchanged' as const
         await docker.updateService(fresh.ID, fresh.Version.Index, spec, {
           registryAuthFrom: fresh.PreviousSpec ? 'previous-spec' : 'spec',
           signal: options.signal,
@@ -160,7 +176,8 @@ async function updateWithRetry(
         maxTimeout: delayMs * 4,
         randomize: delayMs > 0,
         signal: options.signal,
-        shouldRetry: ({error}) => error instanceof DockerUpdateOutOfSequenceError || error instanceof DockerUnreachableError,
+        shouldRetry: ({error}) =>
+          !options.signal?.aborted && !(error instanceof RestoreRefused) && (error instanceof DockerUpdateOutOfSequenceError || isTransientDockerError(error)),
       },
     )
   } catch (error) {

@@ -74,3 +74,15 @@ export function errorForStatus(statusCode: number, method: string, path: string,
   }
   return new DockerApiError(statusCode, method, path, apiMessage)
 }
+
+/**
+ * Worth trying again (Docker restarting, a leader election, a network blip): a transport error, a timeout, or a
+ * 5xx answer. A 4xx answer will not improve by asking again.
+ */
+export function isTransientDockerError(error: unknown): boolean {
+  if (error instanceof DockerApiError) return error.statusCode >= 500
+  if (error instanceof DockerUnreachableError) return true
+  if (!(error instanceof Error) || error.name === 'AbortError') return false
+  // a request timeout, or a socket error while a body was read (undici's UND_ERR_*, Node's ECONNRESET, ...)
+  return error.name === 'TimeoutError' || typeof (error as NodeJS.ErrnoException).code === 'string'
+}

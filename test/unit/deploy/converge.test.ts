@@ -1,10 +1,9 @@
 import {MockAgent} from 'undici'
 import {afterEach, describe, expect, it} from 'vitest'
-import {describeFailure, isStackServiceEvent, isTransient, waitForConvergence} from '../../../src/deploy/converge.js'
+import {describeFailure, isStackServiceEvent, waitForConvergence} from '../../../src/deploy/converge.js'
 import {reconnectDelayMs, watchEvents} from '../../../src/deploy/event-watch.js'
 import {assessService} from '../../../src/deploy/service-assessment.js'
 import {DockerClient} from '../../../src/docker/client.js'
-import {DockerApiError, DockerNotFoundError, DockerUnreachableError} from '../../../src/docker/errors.js'
 import type {DockerEvent, Service, Task} from '../../../src/docker/types.js'
 import {service, task} from './converge-fixtures.js'
 
@@ -37,15 +36,6 @@ describe('converge helpers (pure)', () => {
       'st_web: Swarm rolled the update back (rollback_started): update rolled back due to failure; ' +
         'task dv69bmkdnym7 (slot 1) failed: task: non-zero exit (3) (+1 more failed task(s))',
     )
-  })
-
-  it('retries unreachable daemons and 5xx, not answers that will not improve', () => {
-    expect(isTransient(new DockerUnreachableError('unix:///var/run/docker.sock', 'connection refused (ECONNREFUSED)'))).toBe(true)
-    expect(isTransient(new DockerApiError(500, 'GET', '/services', 'rpc error: code = Unavailable'))).toBe(true)
-    expect(isTransient(new DockerApiError(503, 'GET', '/tasks', 'the swarm does not have a leader'))).toBe(true)
-    expect(isTransient(new DockerApiError(400, 'GET', '/tasks', 'invalid filter'))).toBe(false)
-    expect(isTransient(new DockerNotFoundError(404, 'GET', '/services', 'page not found'))).toBe(false)
-    expect(isTransient(Object.assign(new Error('The operation was aborted due to timeout'), {name: 'TimeoutError'}))).toBe(true)
   })
 
   it('selects the events of the stack\'s services: by ID, or by name for a service created since the listing', () => {

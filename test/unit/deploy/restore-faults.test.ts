@@ -42,7 +42,16 @@ function snapshotOf(service: Service): ServiceSnapshot {
  * that keeps services in memory. The first `outOfSequence` updates of each service answer HTTP 500 "update out of
  * sequence" and bump the version, as when another client updated the service in between.
  */
-function fakeEngine(initial: Service[], options: {outOfSequence?: Record<string, number>; secrets?: Array<{ID: string; Spec: {Name: string}}>} = {}) {
+function fakeEngine(
+  initial: Service[],
+  options: {
+    outOfSequence?: Record<string, number>
+    /** The first N updates of a service, and the first N listings, answer 503 (a leader election). */
+    unavailable?: Record<string, number>
+    listUnavailable?: number
+    secrets?: Array<{ID: string; Spec: {Name: string}}>
+  } = {},
+) {
   const mock = new MockAgent({connections: 1})
   mock.disableNetConnect()
   agent = mock
@@ -50,6 +59,9 @@ function fakeEngine(initial: Service[], options: {outOfSequence?: Record<string,
   engine.intercept({path: '/_ping', method: 'GET'}).reply(200, 'OK', {headers: {'api-version': '1.41'}})
   const services = new Map(initial.map((service) => [service.ID, structuredClone(service)]))
   const outOfSequence = {...options.outOfSequence}
+  const unavailable = {...options.unavailable}
+  let listUnavailable = options.listUnavailable ?? 0
+  const UNAVAILABLE = {message: 'rpc error: code = Unavailable desc = the swarm does not have a leader'}
   const calls: Call[] = []
   const json = (statusCode: number, data: unknown) => ({statusCode, data: JSON.stringify(data)})
   engine
@@ -61,7 +73,10 @@ function fakeEngine(initial: Service[], options: {outOfSequence?: Record<string,
       calls.push({method: request.method, path, query: url.searchParams, body})
       const byIdOrName = (key: string) => [...services.values()].find((service) => service.ID === key || service.Spec.Name === key)
       let match: RegExpMatchArray | null
-      if (request.method === 'GET' && path === '/services') return json(200, [...services.values()])
+      if (request.method === 'GET' && path === '/services') {
+        if (listUnavailable-- > 0) return json(503, UNAVAILABLE)
+        return json(200, [...services.values()])
+      }
       if (request.method === 'GET' && path === '/secrets') return json(200, options.secrets ?? [])
       if (request.method === 'GET' && path === '/configs') return json(200, [])
       if (request.method === 'GET' && (match = path.match(/^\/services\/([^/]+)$/))) {
@@ -71,6 +86,10 @@ function fakeEngine(initial: Service[], options: {outOfSequence?: Record<string,
       if (request.method === 'POST' && (match = path.match(/^\/services\/([^/]+)\/update$/))) {
         const service = byIdOrName(decodeURIComponent(match[1]!))
         if (!service) return json(404, {message: 'service not found'})
+        if ((unavailable[service.ID] ?? 0) > 0) {
+          unavailable[service.ID]! -= 1
+          return json(503, UNAVAILABLE)
+        }
         if ((outOfSequence[service.ID] ?? 0) > 0) {
           outOfSequence[service.ID]! -= 1
           service.Version.Index += 1 // another client's update landed meanwhile
@@ -80,6 +99,7 @@ function fakeEngine(initial: Service[], options: {outOfSequence?: Record<string,
         service.PreviousSpec = service.Spec
         service.Spec = body as ServiceSpec
         service.Version.Index += 1
+        delete service.UpdateStatus // every update clears it (DESIGN.md §4)
         return json(200, {})
       }
       if (request.method === 'POST' && path === '/services/create') {
@@ -177,5 +197,34 @@ describe('restoreServices with fault injection (undici MockAgent)', () => {
     ])
     expect(calls.filter((call) => call.path === '/services/create')).toHaveLength(1)
     expect(services.get('new-s_api')!.Spec.TaskTemplate.ContainerSpec?.Secrets).toEqual([{SecretID: 'new-id', SecretName: 'api_token'}])
+  })
+
+  it('a service Swarm already rolled back to the saved spec is updated anyway: its rollback_completed state is cleared', async () => {
+    const web: Service = {
+      ID: 'w1',
+      Version: {Index: 20},
+      CreatedAt: 'c',
+      UpdatedAt: 'u',
+      Spec: spec('s_web', 'img:v1'),
+      UpdateStatus: {State: 'rollback_completed', Message: 'rollback completed'},
+    }
+    const saved = snapshotOf({...web, Spec: spec('s_web', 'img:v1')})
+    const {client, calls, services} = fakeEngine([web])
+    const result = await restoreServices(client, {stack: 's', snapshots: [saved], retryDelayMs: 0})
+    expect(result).toEqual({updated: ['s_web'], created: [], removed: [], unchanged: [], failed: []})
+    expect(updatesOf(calls, 'w1')).toHaveLength(1)
+    expect(services.get('w1')!.UpdateStatus).toBeUndefined()
+    expect(services.get('w1')!.Spec.TaskTemplate.ContainerSpec?.Image).toBe('img:v1')
+  })
+
+  it('a leader election (503) while listing and while updating is waited out, not a failed rollback', async () => {
+    const web: Service = {ID: 'w1', Version: {Index: 40}, CreatedAt: 'c', UpdatedAt: 'u', Spec: spec('s_web', 'img:v2')}
+    const saved = snapshotOf({...web, Spec: spec('s_web', 'img:v1')})
+    const {client, calls, services} = fakeEngine([web], {listUnavailable: 2, unavailable: {w1: 1}})
+    const result = await restoreServices(client, {stack: 's', snapshots: [saved], retryDelayMs: 0})
+    expect(result).toEqual({updated: ['s_web'], created: [], removed: [], unchanged: [], failed: []})
+    expect(calls.filter((call) => call.method === 'GET' && call.path === '/services')).toHaveLength(3)
+    expect(updatesOf(calls, 'w1')).toHaveLength(2)
+    expect(services.get('w1')!.Spec.TaskTemplate.ContainerSpec?.Image).toBe('img:v1')
   })
 })

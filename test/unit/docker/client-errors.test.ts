@@ -10,6 +10,7 @@ import {
   DockerUnreachableError,
   DockerUpdateOutOfSequenceError,
   errorForStatus,
+  isTransientDockerError,
 } from '../../../src/docker/errors.js'
 import type {ServiceSpec} from '../../../src/docker/types.js'
 import {ClinicalError, RefusedError} from '../../../src/errors.js'
@@ -248,3 +249,18 @@ async function closedPort(): Promise<number> {
   await new Promise((resolve) => probe.close(resolve))
   return port
 }
+
+describe('isTransientDockerError', () => {
+  it('retries unreachable daemons and 5xx, not answers that will not improve', () => {
+    expect(isTransientDockerError(new DockerUnreachableError('unix:///var/run/docker.sock', 'connection refused (ECONNREFUSED)'))).toBe(true)
+    expect(isTransientDockerError(new DockerApiError(500, 'GET', '/services', 'rpc error: code = Unavailable'))).toBe(true)
+    expect(isTransientDockerError(new DockerApiError(503, 'GET', '/tasks', 'the swarm does not have a leader'))).toBe(true)
+    expect(isTransientDockerError(new DockerApiError(400, 'GET', '/tasks', 'invalid filter'))).toBe(false)
+    expect(isTransientDockerError(new DockerNotFoundError(404, 'GET', '/services', 'page not found'))).toBe(false)
+    expect(isTransientDockerError(Object.assign(new Error('The operation was aborted due to timeout'), {name: 'TimeoutError'}))).toBe(true)
+    expect(isTransientDockerError(Object.assign(new Error('other side closed'), {code: 'UND_ERR_SOCKET'}))).toBe(true)
+    expect(isTransientDockerError(new DOMException('This operation was aborted', 'AbortError'))).toBe(false)
+    expect(isTransientDockerError(new TypeError('a bug, not a blip'))).toBe(false)
+  })
+
+})
