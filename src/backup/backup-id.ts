@@ -14,16 +14,23 @@ export function formatBackupId(instant: Date): string {
   return `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}-${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}`
 }
 
+/** The instant (epoch ms) a backup id names, or undefined when it is not an id (pure). */
+export function backupIdMs(id: string): number | undefined {
+  if (!isBackupId(id)) return undefined
+  const field = (from: number, to: number): number => Number(id.slice(from, to))
+  return Date.UTC(field(0, 4), field(4, 6) - 1, field(6, 8), field(9, 11), field(11, 13), field(13, 15))
+}
+
 /**
- * A new backup id for `now` (UTC, to the second). When that id is taken, the next second is used, until one is
- * free: ids stay unique and keep sorting in creation order. Pure.
+ * A new backup id for `now` (UTC, to the second), later than every existing id: max(now, newest existing + 1 s).
+ * So ids stay unique and keep sorting in creation order even when the clock stepped back (NTP, a VM restored):
+ * a backup taken after another never sorts older than it. Pure.
  */
 export function newBackupId(now: Date, existingIds: ReadonlySet<string>): string {
-  const firstMs = Math.floor(now.getTime() / 1000) * 1000
-  // at most existingIds.size seconds can be taken, so this loop ends
-  for (let offset = 0; offset <= existingIds.size; offset++) {
-    const id = formatBackupId(new Date(firstMs + offset * 1000))
-    if (!existingIds.has(id)) return id
+  let firstMs = Math.floor(now.getTime() / 1000) * 1000
+  for (const id of existingIds) {
+    const idMs = backupIdMs(id)
+    if (idMs !== undefined && idMs + 1000 > firstMs) firstMs = idMs + 1000
   }
-  throw new Error('unreachable: more taken backup ids than existing ids')
+  return formatBackupId(new Date(firstMs)) // throws RangeError on an invalid date
 }

@@ -24,6 +24,8 @@ export interface CreateBackupOptions {
   takenBy?: BackupTrigger
   /** One line per step worth telling (each volume archived). */
   onProgress?: (line: string) => void
+  /** What went wrong without failing the backup (a helper container left behind); default: a `warning:` progress line. */
+  onWarning?: (message: string) => void
   /** gzip level of volume archives (default VOLUME_GZIP_LEVEL). */
   gzipLevel?: number
   now?: Date
@@ -61,7 +63,13 @@ export async function createBackup(docker: DockerClient, options: CreateBackupOp
         labels: volume.Labels ?? undefined,
         archive: async (file, archiveSignal) => {
           const startedMs = Date.now()
-          const archive = await archiveVolume(docker, {volume: volume.Name, file, signal: archiveSignal, gzipLevel: options.gzipLevel})
+          const archive = await archiveVolume(docker, {
+            volume: volume.Name,
+            file,
+            signal: archiveSignal,
+            gzipLevel: options.gzipLevel,
+            onWarning: options.onWarning ?? ((message) => options.onProgress?.(`warning: ${message}`)),
+          })
           const seconds = Math.max(0.001, (Date.now() - startedMs) / 1000)
           options.onProgress?.(
             `volume ${volume.Name}: ${archive.entries} entries, ${mib(archive.tarBytes)} MiB → ${mib(archive.size)} MiB gz in ${seconds.toFixed(1)}s (${mib(archive.tarBytes / seconds)} MiB/s)`,

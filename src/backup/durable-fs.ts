@@ -73,7 +73,10 @@ export async function makePrivateDir(path: string): Promise<void> {
   await chmod(path, DIR_MODE)
 }
 
-/** `mkdir -p`: every directory it creates gets mode 0700; existing ones are left as they are. */
+/**
+ * `mkdir -p`: every directory it creates gets mode 0700 and is made durable (the parent of each is fsynced, so the
+ * new entry survives a crash); existing ones are left as they are.
+ */
 export async function ensurePrivateDirs(path: string): Promise<void> {
   const firstCreated = await mkdir(path, {recursive: true, mode: DIR_MODE})
   if (firstCreated === undefined) return
@@ -82,7 +85,10 @@ export async function ensurePrivateDirs(path: string): Promise<void> {
     created.push(dir)
     if (dir === firstCreated || dirname(dir) === dir) break
   }
-  for (const dir of created.reverse()) await chmod(dir, DIR_MODE)
+  for (const dir of created.reverse()) {
+    await chmod(dir, DIR_MODE)
+    await syncDir(dirname(dir))
+  }
 }
 
 /** `child` is `parent` or inside it (both absolute). */

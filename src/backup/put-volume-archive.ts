@@ -25,14 +25,15 @@ export interface PutArchiveResult {
  * symbolic link, a hard link to outside) stops the stream. Docker itself confines extraction to the container's
  * root filesystem and refuses `..` entries, but only after extracting what came before them: the backup's archives
  * are checked in full before any volume is touched, so this check and Docker's are second lines.
- * The file's sha256 and entry count are compared with the manifest at the end.
+ * The file's sha256 and entry count are compared with the manifest at the end. Once the volume is restored, a
+ * helper that cannot be removed is an `onWarning` (naming it and `docker rm -f`), not a failed restore.
  */
 export async function putVolumeArchive(
   docker: DockerClient,
-  options: {volume: string; file: string; sha256: string; entries: number; tarBytes?: number},
+  options: {volume: string; file: string; sha256: string; entries: number; tarBytes?: number; onWarning?: (message: string) => void},
 ): Promise<PutArchiveResult> {
   const {volume, file} = options
-  return withHelperContainer(docker, {volume, readOnly: false}, async (containerId) => {
+  return withHelperContainer(docker, {volume, readOnly: false, onWarning: options.onWarning}, async (containerId) => {
     const hash = createHash('sha256')
     const hashing = new Transform({
       highWaterMark: READ_CHUNK_BYTES,

@@ -31,6 +31,8 @@ export interface RestoreVolumesOptions {
   /** Honoured until the first change; from then on the restore runs to its end (a half-restored volume is worse). */
   signal?: AbortSignal
   report?: (line: string) => void
+  /** What went wrong without failing the restore (a helper container left behind); default: a `warning:` report line. */
+  onWarning?: (message: string) => void
 }
 
 /** What a restore did, for the run's result and for deciding its exit code. */
@@ -60,6 +62,7 @@ export interface RestoreVolumesState {
 export async function restoreVolumes(docker: DockerClient, options: RestoreVolumesOptions, state: RestoreVolumesState): Promise<void> {
   const {backup, signal} = options
   const report = options.report ?? (() => undefined)
+  const onWarning = options.onWarning ?? ((message: string) => report(`warning: ${message}`))
   const targets = await checkedTargets(docker, options)
   report(`backup ${backup.id} verified; restoring ${targets.map((target) => target.name).join(', ')}`)
 
@@ -105,6 +108,7 @@ export async function restoreVolumes(docker: DockerClient, options: RestoreVolum
         sha256: entry.sha256,
         entries: target.archive.entries,
         tarBytes: target.archive.tarBytes,
+        onWarning,
       })
       state.restored.push(target.name)
       report(`volume ${target.name}: restored ${put.entries} entries (${put.tarBytes} bytes) from ${target.archive.file}`)

@@ -1,8 +1,6 @@
-import {rm, unlink} from 'node:fs/promises'
-import {dirname, join} from 'node:path'
+import {join} from 'node:path'
 import {type BackupSummary, listBackups} from './backup-store.js'
-import {syncDir} from './durable-fs.js'
-import {MANIFEST_FILE} from './manifest.js'
+import {removeBackupDir} from './remove-backup.js'
 import type {BackupTrigger} from './types.js'
 import {verifyBackup} from './verify-backup.js'
 import {removeVerifyRecord, writeVerifyRecord} from './verify-record.js'
@@ -79,14 +77,4 @@ export async function applyRetention(
     removedBytes += backup.sizeBytes
   }
   return {...plan, removedBytes}
-}
-
-/** Remove a backup: its manifest first (so an interrupted removal never leaves something that looks complete). */
-export async function removeBackupDir(dir: string): Promise<void> {
-  await unlink(join(dir, MANIFEST_FILE)).catch((error: NodeJS.ErrnoException) => {
-    if (error.code !== 'ENOENT') throw error
-  })
-  await syncDir(dir)
-  await rm(dir, {recursive: true, force: true})
-  await syncDir(dirname(dir))
 }

@@ -1,10 +1,9 @@
 import {Transform, type TransformCallback} from 'node:stream'
 import {Parser} from 'tar'
+import {TarEndTracker} from './tar-end.js'
 
 /** How many unsafe entries a scan keeps for its message (the count is always exact). */
 const KEPT_UNSAFE = 5
-/** A tar stream ends with two zero blocks (Go's archive/tar, GNU tar and node-tar all write them). */
-const END_OF_ARCHIVE_BYTES = 1024
 
 export interface TarScanResult {
   /** Every entry of the archive (directories, the root `./`, files, links), meta entries (pax, long names) excluded. */
@@ -14,15 +13,19 @@ export interface TarScanResult {
   /** Up to KEPT_UNSAFE entries that would land outside the target, each with the reason. */
   unsafe: string[]
   unsafeCount: number
-  /** The stream ended with the two zero blocks of a complete tar archive. */
+  /**
+   * The two zero blocks of a complete tar archive follow the end of its last entry (header + body rounded up to 512
+   * bytes, meta headers included), and only zeros come after them (TarEndTracker).
+   */
   complete: boolean
 }
 
 /**
  * Why a tar entry would land outside the directory it is extracted into, or undefined when it stays inside (pure).
- * `symlinks` holds the (normalised) paths of the symbolic links seen earlier in the same archive: an entry below
- * one of them would be written through the link. Absolute paths, `..` segments and hard links pointing outside
- * are refused.
+ * `symlinks` holds the (normalised) paths of the symbolic links seen earlier in the same archive, and of the hard
+ * links to them (a hard link to a symbolic link is one): an entry below one of them would be written through the
+ * link, and a hard link whose target lies below one would link to what the symbolic link points at. Absolute paths,
+ * `..` segments and hard links pointing outside are refused.
  */
 export function unsafeEntryReason(entry: {path: string; type: string; linkpath?: string}, symlinks: ReadonlySet<string>): string | undefined {
   const path = normaliseEntryPath(entry.path)
@@ -35,8 +38,26 @@ export function unsafeEntryReason(entry: {path: string; type: string; linkpath?:
   if (entry.type === 'Link') {
     const target = normaliseEntryPath(entry.linkpath ?? '')
     if (target === undefined || target === '') return `hard link ${JSON.stringify(entry.path)} points outside the target (${JSON.stringify(entry.linkpath)})`
+    const targetSegments = target.split('/')
+    for (let depth = 1; depth < targetSegments.length; depth++) {
+      const parent = targetSegments.slice(0, depth).join('/')
+      if (symlinks.has(parent)) {
+        return `hard link ${JSON.stringify(entry.path)} points through the symbolic link ${JSON.stringify(parent)} (${JSON.stringify(entry.linkpath)})`
+      }
+    }
   }
   return undefined
+}
+
+/**
+ * Whether a safe entry makes its own path a symbolic link for the entries after it (pure): a symbolic link, or a
+ * hard link to one of `symlinks` (linking a symbolic link links the link itself, not what it points at).
+ */
+export function makesSymlink(entry: {type: string; linkpath?: string}, symlinks: ReadonlySet<string>): boolean {
+  if (entry.type === 'SymbolicLink') return true
+  if (entry.type !== 'Link') return false
+  const target = normaliseEntryPath(entry.linkpath ?? '')
+  return target !== undefined && symlinks.has(target)
 }
 
 /**
@@ -64,7 +85,7 @@ export class TarScanner extends Transform {
   private readonly parser: Parser
   private readonly symlinks = new Set<string>()
   private readonly state: TarScanResult = {entries: 0, tarBytes: 0, unsafe: [], unsafeCount: 0, complete: false}
-  private tail: Buffer = Buffer.alloc(0)
+  private readonly archiveEnd = new TarEndTracker()
   private parseError: Error | undefined
   private pending: Buffer[] = []
   private pendingBytes = 0
@@ -98,12 +119,12 @@ export class TarScanner extends Transform {
       if (this.state.unsafe.length < KEPT_UNSAFE) this.state.unsafe.push(reason)
       return
     }
-    if (entry.type === 'SymbolicLink') this.symlinks.add(normaliseEntryPath(path)!)
+    if (makesSymlink(entry, this.symlinks)) this.symlinks.add(normaliseEntryPath(path)!)
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.state.tarBytes += chunk.byteLength
-    this.keepTail(chunk)
+    this.archiveEnd.update(chunk)
     const proceed = (): void => {
       if (this.parseError) return callback(this.parseError)
       if (this.options.refuseUnsafe && this.state.unsafeCount > 0) return callback(new UnsafeArchiveError(this.state.unsafe))
@@ -119,7 +140,7 @@ export class TarScanner extends Transform {
 
   override _flush(callback: TransformCallback): void {
     this.parser.end(() => {
-      this.state.complete = this.tail.length === END_OF_ARCHIVE_BYTES && this.tail.every((byte) => byte === 0)
+      this.state.complete = this.archiveEnd.complete
       if (this.parseError) return callback(this.parseError)
       if (this.options.refuseUnsafe && this.state.unsafeCount > 0) return callback(new UnsafeArchiveError(this.state.unsafe))
       this.pushPending()
@@ -133,15 +154,6 @@ export class TarScanner extends Transform {
     this.pending = []
     this.pendingBytes = 0
     this.push(batch)
-  }
-
-  private keepTail(chunk: Buffer): void {
-    if (chunk.byteLength >= END_OF_ARCHIVE_BYTES) {
-      this.tail = Buffer.from(chunk.subarray(chunk.byteLength - END_OF_ARCHIVE_BYTES))
-    } else {
-      const joined = Buffer.concat([this.tail, chunk])
-      this.tail = joined.subarray(Math.max(0, joined.byteLength - END_OF_ARCHIVE_BYTES))
-    }
   }
 }
 

@@ -30,16 +30,17 @@ export interface VolumeArchive extends WrittenFile {
  * never started; Docker streams `GET /containers/{id}/archive?path=/data/.` (uncompressed), which is compressed
  * (gzip members of 1 MiB compressed in parallel, ParallelGzip), hashed and written on the fly into
  * `<file>.partial`, fsynced, then renamed to `file`. Memory stays flat whatever the volume's size. The helper is
- * removed and the partial file deleted on every failure path.
+ * removed and the partial file deleted on every failure path; a helper that cannot be removed after a complete
+ * archive is an `onWarning`, not a failure.
  */
 export async function archiveVolume(
   docker: DockerClient,
-  options: {volume: string; file: string; signal?: AbortSignal; gzipLevel?: number; gzipConcurrency?: number},
+  options: {volume: string; file: string; signal?: AbortSignal; gzipLevel?: number; gzipConcurrency?: number; onWarning?: (message: string) => void},
 ): Promise<VolumeArchive> {
   const {volume, file, signal} = options
   const partial = `${file}${PARTIAL_SUFFIX}`
   try {
-    const archive = await withHelperContainer(docker, {volume, readOnly: true, signal}, async (containerId) => {
+    const archive = await withHelperContainer(docker, {volume, readOnly: true, signal, onWarning: options.onWarning}, async (containerId) => {
       const tar = await docker.getArchive(containerId, `${HELPER_MOUNT}/.`, {signal, idleTimeoutMs: ARCHIVE_IDLE_TIMEOUT_MS})
       const scanner = new TarScanner({refuseUnsafe: true, bufferBytes: TAR_BUFFER_BYTES})
       const gzip = new ParallelGzip({level: options.gzipLevel ?? VOLUME_GZIP_LEVEL, concurrency: options.gzipConcurrency ?? GZIP_CONCURRENCY})

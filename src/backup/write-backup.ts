@@ -2,13 +2,14 @@ import {readdir, rename, rm, stat} from 'node:fs/promises'
 import {join, resolve} from 'node:path'
 import type {Service} from '../docker/types.js'
 import {STACK_NAME_PATTERN} from '../docker/stack.js'
-import {type ClinicalError, RefusedError} from '../errors.js'
+import {ClinicalError, RefusedError} from '../errors.js'
 import {PARTIAL_SUFFIX, isBackupId, newBackupId} from './backup-id.js'
 import {writeDirArchive} from './config-archive.js'
 import type {CreateBackupOptions} from './create-backup.js'
 import {backupWriteError, ensurePrivateDirs, isInside, makePrivateDir, syncDir, writeFileDurable} from './durable-fs.js'
 import {CONFIG_ARCHIVE, MANIFEST_FILE, SERVICES_DIR, SERVICE_NAME_PATTERN, VOLUMES_DIR, serializeManifest, serviceFilePath, volumeFilePath} from './manifest.js'
 import {probesForManifest} from './probe-metadata.js'
+import {removeBackupDir} from './remove-backup.js'
 import type {Backup, BackupManifest, ManifestFile, ManifestVolume, ServiceSnapshot} from './types.js'
 import type {VolumeArchive} from './volume-archive.js'
 import {backupAuthor} from './who.js'
@@ -47,8 +48,9 @@ export function snapshotOf(service: Service): ServiceSnapshot {
 
 /**
  * Write a backup of the given services (no Docker needed): into `<id>.partial/`, every file 0600 and fsynced,
- * the manifest last, then renamed to `<id>/`. On failure the partial directory is removed and a ClinicalError
- * names the file or directory at fault (an abort rethrows the signal's reason).
+ * the manifest last, then renamed to `<id>/` and the rename fsynced. On failure the partial directory is removed
+ * (or, after the rename, `<id>/`, manifest first: nothing that looks complete is left) and a ClinicalError names
+ * the file or directory at fault (an abort before the rename rethrows the signal's reason).
  */
 export async function writeBackup(options: WriteBackupOptions): Promise<Backup> {
   const {signal} = options
@@ -68,7 +70,9 @@ export async function writeBackup(options: WriteBackupOptions): Promise<Backup> 
 
   const now = options.now ?? new Date()
   const {id, partialDir} = await claimPartialDir(stackDir, now)
+  const dir = join(stackDir, id)
   let current = partialDir
+  let renamed = false
   try {
     const files: ManifestFile[] = []
     const servicesDir = join(partialDir, SERVICES_DIR)
@@ -153,16 +157,45 @@ export async function writeBackup(options: WriteBackupOptions): Promise<Backup> 
     current = partialDir
     await syncDir(partialDir)
 
-    const dir = join(stackDir, id)
     current = dir
     await rename(partialDir, dir)
+    renamed = true
     current = stackDir
     await syncDir(stackDir)
     return {id, dir, manifest, services: snapshots}
   } catch (error) {
-    await rm(partialDir, {recursive: true, force: true}).catch(() => undefined)
-    if (signal?.aborted) throw signal.reason
-    throw configReadError(error, configDir, stackDir) ?? backupWriteError(error, current)
+    // before the rename, nothing looks complete: the partial dir goes; after it, <id>/ does, manifest first
+    const removal = await (renamed ? removeBackupDir(dir) : rm(partialDir, {recursive: true, force: true})).then(
+      () => undefined,
+      (removeError: unknown) => removeError as Error,
+    )
+    if (signal?.aborted && !(renamed && removal)) throw signal.reason
+    const failure = configReadError(error, configDir, stackDir) ?? backupWriteError(error, current)
+    if (!renamed) throw failure
+    throw removedAfterRename(failure, dir, removal)
+  }
+}
+
+/**
+ * The error of a backup that failed after `<id>.partial/` was renamed to `<id>/`: says whether the backup was
+ * removed (manifest first), or that it could not be and must be removed by hand, since it may look complete.
+ */
+function removedAfterRename(failure: ClinicalError, dir: string, removal: Error | undefined): ClinicalError {
+  if (removal) return new BackupLeftBehindError(failure, dir, removal)
+  return new ClinicalError(`${failure.message}; the backup ${dir} was removed (its manifest first)`, failure.exitCode, {cause: failure.cause ?? failure})
+}
+
+/** A backup failed after its rename to `<id>/` and could not be removed: `dir` may look complete. */
+export class BackupLeftBehindError extends ClinicalError {
+  override readonly name = 'BackupLeftBehindError'
+  constructor(
+    failure: ClinicalError,
+    readonly dir: string,
+    removal: Error,
+  ) {
+    super(`${failure.message}; the backup ${dir} could not be removed (${removal.message}) and may look complete: remove it (rm -r ${dir})`, failure.exitCode, {
+      cause: failure.cause ?? failure,
+    })
   }
 }
 
@@ -230,9 +263,9 @@ async function checkConfigDir(options: CreateBackupOptions, notes: string[]): Pr
 }
 
 /**
- * Create `<stackDir>/<id>.partial/` for a new id, never reusing an id of a backup or of a partial one (a run
- * that died keeps its partial directory). Another process creating the same id at once makes mkdir fail with
- * EEXIST: the next free id is tried.
+ * Create `<stackDir>/<id>.partial/` for a new id, later than every id of a backup or of a partial one (a run that
+ * died keeps its partial directory), so that a new backup sorts newest even when the clock stepped back
+ * (newBackupId). Another process creating the same id at once makes mkdir fail with EEXIST: the next id is tried.
  */
 async function claimPartialDir(stackDir: string, now: Date): Promise<{id: string; partialDir: string}> {
   const taken = new Set<string>()

@@ -1,9 +1,11 @@
 import {format} from 'node:util'
-import {Command} from '@oclif/core'
+import {Command, type Interfaces} from '@oclif/core'
 import {isGitHubActions} from '../ci/ci-run.js'
 import {annotation, maskCommands} from '../ci/workflow-commands.js'
 import {ClinicalError, exitCodeOf} from '../errors.js'
+import {secretsOf} from '../secrets/error-secrets.js'
 import {MIN_REDACTED_LENGTH, Redactor, secretValues} from '../secrets/redact.js'
+import {urlPasswordsIn} from '../secrets/url-secrets.js'
 import {keepRunningWithoutOutput} from './output-loss.js'
 
 /**
@@ -11,13 +13,17 @@ import {keepRunningWithoutOutput} from './output-loss.js'
  * one table (exit-codes.ts). oclif's own flag-parsing errors keep their exit code 2.
  *
  * Secrets (DESIGN.md §7): everything the command logs, and every error it prints, goes through `secrets` (the
- * secret values of the environment; a command that loads more, like deploy's env file, calls `useSecrets`). In
- * GitHub Actions every secret value is first announced with `::add-mask::`, before any other line.
+ * secret values of the environment, and the password of every URL among the parsed flags; a command that loads
+ * more, like deploy's env file, calls `useSecrets`, and an error carrying a redactor (withSecrets) is printed with
+ * it). In GitHub Actions every secret value is first announced with `::add-mask::`, before any other line.
+ * `--json` output goes through `printJson`: its strings are redacted before it is serialised.
  */
 export abstract class ClinicalCommand extends Command {
   protected secrets: Redactor = new Redactor(secretValues(process.env))
   private readonly masked = new Set<string>()
   private shortValuesWarned = 0
+  /** Passwords of the URLs among the parsed flags (`--health-url https://user:pw@host/...`). */
+  private readonly flagSecrets: string[] = []
 
   protected override async init(): Promise<void> {
     keepRunningWithoutOutput()
@@ -36,9 +42,27 @@ export abstract class ClinicalCommand extends Command {
     stream.write(`${line}\n`)
   }
 
-  /** From now on, redact with `redactor`; in GitHub Actions, mask the values not masked yet (before anything else). */
+  /** Parses as oclif does; the password of every URL among the flag values becomes a secret of this run. */
+  protected override async parse<F extends FlagOutput, B extends FlagOutput, A extends FlagOutput>(
+    options?: Interfaces.Input<F, B, A>,
+    argv?: string[],
+  ): Promise<Interfaces.ParserOutput<F, B, A>> {
+    const parsed = await super.parse(options, argv)
+    const passwords = urlPasswordsIn(Object.values(parsed.flags as Record<string, unknown>))
+    if (passwords.length > 0) {
+      this.flagSecrets.push(...passwords)
+      this.useSecrets(this.secrets)
+    }
+    return parsed
+  }
+
+  /**
+   * From now on, redact with `redactor`, which also learns the URL passwords of the flags (it is mutated, so the
+   * caller's plan runner, Slack and history hide them too); in GitHub Actions, mask the values not masked yet
+   * (before anything else).
+   */
   protected useSecrets(redactor: Redactor): void {
-    this.secrets = redactor
+    this.secrets = redactor.add(this.flagSecrets)
     if (!this.githubActions) return
     for (const line of maskCommands(redactor.values, this.masked)) this.writeWorkflowCommand(line)
     if (redactor.shortValueCount > this.shortValuesWarned) {
@@ -70,6 +94,14 @@ export abstract class ClinicalCommand extends Command {
     }
   }
 
+  /**
+   * `--json` output: the value's strings (and keys) redacted, then serialised, with no pass over the text after: a
+   * secret made of digits cannot cut a number, and a secret holding `"` or `\` is found as it is.
+   */
+  protected printJson(value: unknown): void {
+    super.log(JSON.stringify(this.secrets.redactValue(value), null, 2))
+  }
+
   override log(message = '', ...args: unknown[]): void {
     super.log(this.secrets.redact(format(message, ...args)))
   }
@@ -79,14 +111,37 @@ export abstract class ClinicalCommand extends Command {
   }
 
   protected override async catch(error: Error & {oclif?: {exit?: number}}): Promise<unknown> {
-    if (error.oclif?.exit !== undefined) throw error // oclif's exit and parse errors: already mapped
+    const carried = secretsOf(error)
+    if (carried) this.useSecrets(carried)
+    if (error.oclif?.exit !== undefined) throw this.redactedError(error) // oclif's exit and parse errors: already mapped
     const message = oneLine(this.secrets.redact(error instanceof ClinicalError ? error.message : `unexpected error: ${error.message}`))
     if (this.githubActions) this.writeWorkflowCommand(annotation('error', message, `clinical ${this.id ?? ''}`.trim()))
     this.logToStderr(`clinical: ${message}`)
     if (!(error instanceof ClinicalError) && process.env.CLINICAL_DEBUG) this.logToStderr(this.secrets.redact(error.stack ?? ''))
     return this.exit(exitCodeOf(error))
   }
+
+  /**
+   * The error with its message and stack redacted, for oclif to print: its parse errors quote the value at fault
+   * ("Expected an integer but received: ..."). Own properties are defined: CLIError's stack is a getter.
+   */
+  private redactedError<E extends Error>(error: E): E {
+    const redact = (name: 'message' | 'stack'): void => {
+      const text = error[name]
+      if (typeof text === 'string' && this.secrets.redact(text) !== text) {
+        Object.defineProperty(error, name, {value: this.secrets.redact(text), writable: true, configurable: true, enumerable: false})
+      }
+    }
+    redact('message')
+    redact('stack')
+    const suggestions = (error as {suggestions?: unknown}).suggestions
+    if (Array.isArray(suggestions)) (error as {suggestions?: unknown}).suggestions = this.secrets.redactValue(suggestions)
+    return error
+  }
 }
+
+/** The shape oclif's parse() takes for flags and args (not exported by @oclif/core). */
+type FlagOutput = {[name: string]: any}
 
 function oneLine(text: string): string {
   return text.replace(/\s*\n\s*/g, ' ').trim()

@@ -100,7 +100,7 @@ export default class Deploy extends ClinicalCommand {
             signal: interrupt.signal,
             uid: process.getuid?.(),
           }),
-        (done) => this.log(options.json ? JSON.stringify(done, null, 2) : formatRunSummary(done)),
+        (done) => (options.json ? this.printJson(done) : this.log(formatRunSummary(done))),
       )
       if (result.exitCode !== 0) this.exit(result.exitCode)
     } finally {

@@ -31,7 +31,7 @@ With --json, prints {stack, file, total, entries: [{line, time, startedAt, stack
     const newestFirst = records.reverse()
     const shown = flags.limit > 0 ? newestFirst.slice(0, flags.limit) : newestFirst
     if (flags.json) {
-      this.log(JSON.stringify({stack: flags.stack, file, total: records.length, entries: shown.map(({line, entry}) => ({line, ...entry}))}, null, 2))
+      this.printJson({stack: flags.stack, file, total: records.length, entries: shown.map(({line, entry}) => ({line, ...entry}))})
     } else if (!exists || records.length === 0) {
       this.log(`no history for stack ${flags.stack} in ${file}`)
     } else {

@@ -90,7 +90,7 @@ export default class Rollback extends ClinicalCommand {
             {stack: flags.stack, backupDir, to, timeoutMs, probes, insecure: flags.insecure, restoreVolumes: flags['restore-volumes']},
             {docker, runner: listrRunner(chooseRenderer(rendererEnvironment(flags.json)), {redactor, label: `clinical rollback of ${flags.stack}`}), signal: interrupt.signal},
           ),
-        (done) => this.log(flags.json ? JSON.stringify(done, null, 2) : formatRunSummary(done)),
+        (done) => (flags.json ? this.printJson(done) : this.log(formatRunSummary(done))),
         // the app version the stack runs after a rollback: the restored backup's
         {appVersionOf: async (done) => (done.backupId ? (await readManifest(join(backupDir, flags.stack, done.backupId))).manifest.appVersion : undefined)},
       )

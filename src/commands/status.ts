@@ -24,7 +24,8 @@ export default class Status extends ClinicalCommand {
     const docker = new DockerClient()
     try {
       const status = await readStackStatus(docker, flags.stack)
-      this.log(flags.json ? JSON.stringify(status, null, 2) : formatStatusTable(status))
+      if (flags.json) this.printJson(status)
+      else this.log(formatStatusTable(status))
     } finally {
       await docker.close()
     }

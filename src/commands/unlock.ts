@@ -62,7 +62,7 @@ With --json, prints {stack, removed, holder: {stack, command, user, host, pid, s
       )
       const running = holder ? holderRunning(holder) : undefined
       if (flags.json) {
-        this.log(JSON.stringify({stack: flags.stack, removed: Boolean(holder), holder: holder ?? null, holderRunning: running ?? null}, null, 2))
+        this.printJson({stack: flags.stack, removed: Boolean(holder), holder: holder ?? null, holderRunning: running ?? null})
       } else if (holder) {
         this.log(`removed the lock of stack ${flags.stack}, held by ${describeHolder(holder)}`)
       } else {

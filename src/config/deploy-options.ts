@@ -1,9 +1,12 @@
 import {isAbsolute, resolve} from 'node:path'
+import {probePasswords} from '../backup/probe-metadata.js'
 import type {ProbeSettings} from '../backup/types.js'
 import {STACK_NAME_PATTERN} from '../docker/stack.js'
 import {RefusedError} from '../errors.js'
-import {Redactor, secretValues} from '../secrets/redact.js'
-import {loadEnvFile, mergeEnv} from './env-file.js'
+import {withSecrets} from '../secrets/error-secrets.js'
+import type {Redactor} from '../secrets/redact.js'
+import {withoutUrlPassword} from '../secrets/url-secrets.js'
+import {type DeploySecrets, loadDeploySecrets} from './deploy-secrets.js'
 import {parseDurationMs, parseSizeBytes} from './parse-units.js'
 
 /** Defaults of DESIGN.md §2 (binding). */
@@ -96,11 +99,21 @@ export interface DeployOptions {
 /**
  * flags + environment + env file → validated options (DESIGN.md §2). A flag wins over its environment
  * variable, which wins over the default; the env file never overrides the real environment.
- * Throws RefusedError (exit 2) naming the flag at fault.
+ * Throws RefusedError (exit 2) naming the flag at fault. The env file is loaded and the redactor built first: an
+ * error after that carries the redactor (withSecrets), so the command prints it redacted and masked.
  */
 export function resolveDeployOptions(flags: DeployFlagValues, processEnv: NodeJS.ProcessEnv, cwd: string): DeployOptions {
-  const envFile = loadEnvFile(flags.envFile, cwd)
-  const env = mergeEnv(envFile.values, processEnv)
+  const secrets = loadDeploySecrets(flags, processEnv, cwd)
+  try {
+    return validateDeployOptions(flags, secrets, cwd)
+  } catch (error) {
+    throw withSecrets(error, secrets.redactor)
+  }
+}
+
+/** Step two of resolveDeployOptions: everything but the env file, validated. */
+function validateDeployOptions(flags: DeployFlagValues, secrets: DeploySecrets, cwd: string): DeployOptions {
+  const {envFile, env, slackWebhookUrl, redactor} = secrets
   const fromEnv = (name: string): string | undefined => (env[name] === '' ? undefined : env[name])
 
   const stack = flags.stack ?? fromEnv(FLAG_ENV.stack) ?? DEPLOY_DEFAULTS.stack
@@ -120,12 +133,9 @@ export function resolveDeployOptions(flags: DeployFlagValues, processEnv: NodeJS
   if (resolveImage !== 'always' && resolveImage !== 'changed' && resolveImage !== 'never') {
     throw new RefusedError(`--resolve-image ${JSON.stringify(resolveImage)}: use always, changed or never`)
   }
-  const slackWebhookUrl = flags.slackWebhookUrl ?? fromEnv(FLAG_ENV.slackWebhookUrl)
-  const redactor = new Redactor([
-    ...secretValues(env),
-    ...Object.values(envFile.values),
-    ...(slackWebhookUrl ? [slackWebhookUrl] : []),
-  ])
+  const probes = resolveProbeSettings(flags, env)
+  // the seed URLs come from DOMAIN: a password there is only known now
+  redactor.add(probePasswords(probes))
 
   return {
     stack,
@@ -136,7 +146,7 @@ export function resolveDeployOptions(flags: DeployFlagValues, processEnv: NodeJS
     configDirExplicit: configDirGiven !== undefined,
     requireEnv,
     minFreeDiskBytes: parseSizeBytes(flags.minFreeDisk ?? DEPLOY_DEFAULTS.minFreeDisk, '--min-free-disk'),
-    probes: resolveProbeSettings(flags, env),
+    probes,
     timeoutMs: parseDurationMs(flags.timeout ?? DEPLOY_DEFAULTS.timeout, '--timeout'),
     rollback: flags.rollback,
     allowRoot: flags.allowRoot,
@@ -185,10 +195,10 @@ function checkUrl(url: string, flag: string): void {
   try {
     parsed = new URL(url)
   } catch {
-    throw new RefusedError(`${flag} ${JSON.stringify(url)} is not a URL`)
+    throw new RefusedError(`${flag} ${JSON.stringify(withoutUrlPassword(url))} is not a URL`)
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw new RefusedError(`${flag} ${url}: only http:// and https:// URLs can be probed`)
+    throw new RefusedError(`${flag} ${withoutUrlPassword(url)}: only http:// and https:// URLs can be probed`)
   }
 }
 

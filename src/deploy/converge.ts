@@ -44,6 +44,8 @@ export interface ConvergeOptions {
    * time the stack deploy started). Without it, the start of each service's current spec is the floor.
    */
   sinceMs?: number
+  /** See AssessOptions.toleratedTaskFailures (default 0: fail fast). */
+  toleratedTaskFailures?: number
   signal?: AbortSignal
   onProgress?: (progress: ConvergeProgress) => void
   /** The event stream ended or failed and is being reopened (for verbose output; the poll covers the gap). */
@@ -143,7 +145,7 @@ export async function waitForConvergence(docker: DockerClient, options: Converge
 
         const {tasks} = listing
         latest = listing.services
-          .map((service) => assessService(service, tasks, {sinceMs: options.sinceMs}))
+          .map((service) => assessService(service, tasks, {sinceMs: options.sinceMs, toleratedTaskFailures: options.toleratedTaskFailures}))
           .sort((a, b) => a.progress.name.localeCompare(b.progress.name))
         const failed = latest.filter((assessment) => assessment.progress.state === 'failed')
         if (failed.length > 0) return failureResult(failed)

@@ -37,6 +37,21 @@ export interface DeployResult extends RunResult {
   backupDir?: string
 }
 
+/**
+ * Phases 4–6 (stack deploy, converge, probes) end in failure when the run was interrupted meanwhile, even if they
+ * passed (a probe in `--app-probe warn` mode only warns, a converge may finish just as Ctrl-C arrives): an
+ * interrupted deploy is rolled back and exits 130, never reported as deployed.
+ */
+function failIfInterrupted(phase: Phase<DeployContext>): Phase<DeployContext> {
+  return {
+    ...phase,
+    async run(ctx, report) {
+      await phase.run(ctx, report)
+      ctx.signal.throwIfAborted()
+    },
+  }
+}
+
 /** The plan of `clinical deploy` (DESIGN.md §2): each phase a named step; rollback is one more phase. */
 export function deployPlan(): Plan<DeployContext> {
   const afterFailure = (ctx: DeployContext): string | false => (ctx.failure ? 'an earlier phase failed' : false)
@@ -60,7 +75,12 @@ export function deployPlan(): Plan<DeployContext> {
       title: 'Take the stack lock',
       skip: afterFailure,
       async run(ctx, report) {
-        ctx.lock = await acquireStackLock(ctx.docker, {stack: ctx.options.stack, command: 'clinical deploy', signal: ctx.signal})
+        ctx.lock = await acquireStackLock(ctx.docker, {
+          stack: ctx.options.stack,
+          command: 'clinical deploy',
+          signal: ctx.signal,
+          onWarning: (message) => ctx.warnings.push(message),
+        })
         report.output(`lock held by ${ctx.lock.holder.user}@${ctx.lock.holder.host} (pid ${ctx.lock.holder.pid})`)
       },
     },
@@ -83,17 +103,22 @@ export function deployPlan(): Plan<DeployContext> {
           extraVolumes: options.extraVolumes,
           takenBy: 'clinical deploy',
           onProgress: (line) => report.output(line),
+          onWarning: (message) => {
+            ctx.warnings.push(message)
+            report.output(`warning: ${message}`)
+          },
         })
         ctx.backup = backup
         report.output(`backup ${backup.id}: ${backup.services.length} service spec(s), ${backup.manifest.volumes.length} volume archive(s) in ${backup.dir}`)
         for (const note of backup.manifest.notes) report.output(`note: ${note}`)
       },
     },
-    {
+    failIfInterrupted({
       id: 'stack-deploy',
       title: 'Deploy the stack (docker stack deploy)',
       skip: afterFailure,
       async run(ctx, report) {
+        ctx.signal.throwIfAborted() // interrupted after the backup: nothing changed yet, nothing to roll back
         ctx.changed = true
         ctx.deadlineMs = Date.now() + ctx.options.timeoutMs
         await runStackDeploy(
@@ -101,16 +126,16 @@ export function deployPlan(): Plan<DeployContext> {
           {env: ctx.options.env, redactor: ctx.options.redactor, signal: ctx.signal, onLine: (line) => report.output(line)},
         )
       },
-    },
-    {
+    }),
+    failIfInterrupted({
       id: 'converge',
       title: 'Converge: every service on its new spec',
       skip: afterFailure,
       async run(ctx, report) {
         await convergeOrThrow({docker: ctx.docker, stack: ctx.options.stack, deadlineMs: ctx.deadlineMs!, signal: ctx.signal, report})
       },
-    },
-    {
+    }),
+    failIfInterrupted({
       id: 'health-probes',
       title: 'Health probes',
       skip: (ctx) => afterFailure(ctx) || (ctx.options.probes.healthUrls.length === 0 ? 'no health URLs (--health-url none)' : false),
@@ -122,8 +147,8 @@ export function deployPlan(): Plan<DeployContext> {
           insecure: ctx.options.insecure,
         })
       },
-    },
-    {
+    }),
+    failIfInterrupted({
       id: 'app-probe',
       title: 'App start-up probe',
       skip: (ctx) => afterFailure(ctx) || (ctx.options.probes.appProbe === 'off' ? '--app-probe off' : false),
@@ -136,7 +161,7 @@ export function deployPlan(): Plan<DeployContext> {
         })
         if (warning) ctx.warnings.push(warning)
       },
-    },
+    }),
     {
       id: 'post-deploy',
       title: 'Post-deploy',

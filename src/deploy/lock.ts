@@ -1,8 +1,9 @@
 import {createHash} from 'node:crypto'
 import {hostname, userInfo} from 'node:os'
+import pRetry from 'p-retry'
 import {githubRunUrl} from '../ci/ci-run.js'
 import type {DockerClient} from '../docker/client.js'
-import {DockerConflictError, DockerNotFoundError} from '../docker/errors.js'
+import {DockerConflictError, DockerNotFoundError, isTransientDockerError} from '../docker/errors.js'
 import type {SwarmConfig} from '../docker/types.js'
 import {LockedError} from '../errors.js'
 
@@ -40,6 +41,8 @@ const HASH_CHARS = 16
 /** Taking the lock can race with its release: read, then try again, this many times. */
 const ACQUIRE_ATTEMPTS = 3
 const RELEASE_TIMEOUT_MS = 10_000
+const RELEASE_RETRIES = 5
+const RELEASE_BUDGET_MS = 30_000
 
 /** The name of the lock config of a stack: `clinical-lock-<stack>`, or a hashed form when that is not a valid name. */
 export function lockConfigName(stack: string): string {
@@ -188,7 +191,14 @@ export async function acquireStackLock(
       }
       return lock
     } catch (error) {
-      if (!(error instanceof DockerConflictError)) throw error
+      if (error instanceof DockerConflictError) {
+        // held by someone else (or released meanwhile): read it below
+      } else {
+        // The answer was lost (timeout, connection cut): the create may have landed, and a lock nobody knows would
+        // stop every later run. Remove it if it is ours.
+        if (isTransientDockerError(error)) await removeIfOurs(docker, holder).catch(() => undefined)
+        throw error
+      }
     }
     const other = await readStackLock(docker, stack, signal)
     if (other) throw new LockedError(lockedMessage(other, {running: holderRunning(other)}))
@@ -203,30 +213,42 @@ function heldLock(docker: DockerClient, configId: string, holder: LockHolder, on
   let released: Promise<void> | undefined
   const release = async (): Promise<void> => {
     // By ID, not name: after `clinical unlock` someone else may hold a lock of the same name.
-    // Not tied to the run's signal: an interrupted run must still release its lock.
-    for (let attempt = 1; attempt <= 2; attempt++) {
-      try {
-        await docker.removeConfig(configId, AbortSignal.timeout(RELEASE_TIMEOUT_MS))
-        return
-      } catch (error) {
-        if (error instanceof DockerNotFoundError) return
-        if (attempt === 2) {
+    // Not tied to the run's signal: an interrupted run must still release its lock; a daemon restarting meanwhile
+    // is waited out (RELEASE_RETRIES with backoff, at most RELEASE_BUDGET_MS).
+    try {
+      await pRetry(
+        async () => {
           try {
-            onWarning?.(
-              `could not release the lock of stack ${holder.stack} (config ${lockConfigName(holder.stack)}): ${(error as Error).message}. Run: clinical unlock --stack ${holder.stack}`,
-            )
-          } catch {
-            // a reporter that throws must not make release throw
+            await docker.removeConfig(configId, AbortSignal.timeout(RELEASE_TIMEOUT_MS))
+          } catch (error) {
+            if (!(error instanceof DockerNotFoundError)) throw error
           }
-          return
-        }
-        await new Promise((resolve) => setTimeout(resolve, 500))
+        },
+        {retries: RELEASE_RETRIES, minTimeout: 500, factor: 2, randomize: true, maxRetryTime: RELEASE_BUDGET_MS},
+      )
+    } catch (error) {
+      try {
+        onWarning?.(
+          `could not release the lock of stack ${holder.stack} (config ${lockConfigName(holder.stack)}): ${(error as Error).message}. Run: clinical unlock --stack ${holder.stack}`,
+        )
+      } catch {
+        // a reporter that throws must not make release throw
       }
     }
   }
   return {
     holder,
     release: () => (released ??= release()),
+  }
+}
+
+/** Remove the stack's lock when it records exactly this holder (same host, pid and start). */
+async function removeIfOurs(docker: DockerClient, holder: LockHolder): Promise<void> {
+  const config = await inspectLock(docker, holder.stack, AbortSignal.timeout(RELEASE_TIMEOUT_MS))
+  if (!config) return
+  const recorded = holderFromConfig(config, holder.stack)
+  if (recorded.host === holder.host && recorded.pid === holder.pid && recorded.startedAt === holder.startedAt) {
+    await docker.removeConfig(config.ID, AbortSignal.timeout(RELEASE_TIMEOUT_MS))
   }
 }
 

@@ -4,6 +4,13 @@ import type {Phase} from './plan.js'
 import {restoreServices} from './restore.js'
 import {convergeOrThrow, probeAppOrThrow, probeHealthOrThrow, StackFailure} from './verify-stack.js'
 
+/**
+ * The restored specs ran before: a failed first task is more likely the moment (the replaced task still holds a
+ * host port during its stop grace period) than the spec. Swarm restarts it (restart delay 5 s by default); a third
+ * failure in one slot fails the rollback, as does the deadline.
+ */
+export const ROLLBACK_TOLERATED_TASK_FAILURES = 2
+
 export interface RollbackState {
   startedAtMs: number
   ok: boolean
@@ -63,7 +70,14 @@ export function rollbackPhase<C extends RollbackContext>(spec: {
           throw new StackFailure(`could not restore ${restored.failed.map((failure) => `${failure.service} (${failure.error})`).join(', ')}`)
         }
         if (target.backup.services.length > 0) {
-          await convergeOrThrow({docker: ctx.docker, stack: target.stack, deadlineMs, report, label: 'Roll back: converge'})
+          await convergeOrThrow({
+            docker: ctx.docker,
+            stack: target.stack,
+            deadlineMs,
+            report,
+            label: 'Roll back: converge',
+            toleratedTaskFailures: ROLLBACK_TOLERATED_TASK_FAILURES,
+          })
           await probeHealthOrThrow(target.probes.healthUrls, {deadlineMs, report, insecure: target.insecure})
           const warning = await probeAppOrThrow(target.probes, {deadlineMs, report, insecure: target.insecure})
           if (warning) ctx.warnings.push(warning)

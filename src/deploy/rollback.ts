@@ -63,7 +63,12 @@ export function rollbackPlan(): Plan<RollbackContext> {
         title: 'Take the stack lock',
         skip: afterFailure,
         async run(ctx, report) {
-          ctx.lock = await acquireStackLock(ctx.docker, {stack: ctx.options.stack, command: 'clinical rollback', signal: ctx.signal})
+          ctx.lock = await acquireStackLock(ctx.docker, {
+            stack: ctx.options.stack,
+            command: 'clinical rollback',
+            signal: ctx.signal,
+            onWarning: (message) => ctx.warnings.push(message),
+          })
           report.output(`lock held by ${ctx.lock.holder.user}@${ctx.lock.holder.host} (pid ${ctx.lock.holder.pid})`)
         },
       },
@@ -75,7 +80,16 @@ export function rollbackPlan(): Plan<RollbackContext> {
           ctx.volumeRestore = {changed: false, restored: [], stopped: []}
           await restoreVolumes(
             ctx.docker,
-            {backup: ctx.backup!, deadlineMs: Date.now() + ctx.options.timeoutMs, signal: ctx.signal, report: (line) => report.output(line)},
+            {
+              backup: ctx.backup!,
+              deadlineMs: Date.now() + ctx.options.timeoutMs,
+              signal: ctx.signal,
+              report: (line) => report.output(line),
+              onWarning: (message) => {
+                ctx.warnings.push(message)
+                report.output(`warning: ${message}`)
+              },
+            },
             ctx.volumeRestore,
           )
         },
@@ -127,6 +141,9 @@ function rollbackOutcome(ctx: RollbackContext): RunOutcome {
   const reason = ctx.failure.error instanceof Error ? ctx.failure.error.message : String(ctx.failure.error)
   if (!ctx.rollback && ctx.volumeRestore?.changed) {
     return {outcome: 'rollback-failed', exitCode: ExitCode.NeedsPerson, message: `${reason}. The stack needs a person now: check clinical status`}
+  }
+  if (!ctx.rollback && ctx.signal.aborted) {
+    return {outcome: 'interrupted', exitCode: ExitCode.Interrupted, message: `interrupted during ${ctx.failure.phase}, before any change; nothing was changed`}
   }
   if (!ctx.rollback) {
     const code = exitCodeOf(ctx.failure.error)

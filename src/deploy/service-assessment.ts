@@ -47,6 +47,13 @@ export interface AssessOptions {
    * least the start of the service's current spec (see failureFloorMs).
    */
   sinceMs?: number
+  /**
+   * Failed tasks of the current spec tolerated in one slot (or node) before the service counts as failed; Swarm
+   * restarts them meanwhile. Default 0: a deploy fails fast on the first failed task of its new spec. A rollback
+   * puts back specs that ran before, whose first task may fail for a passing reason (the task being replaced still
+   * holds a host port in its stop grace period), so it tolerates a few.
+   */
+  toleratedTaskFailures?: number
 }
 
 /** Task states in lifecycle order (TASK_STATES follows swarmkit's enum). */
@@ -172,13 +179,20 @@ function isFailedTask(task: Task, job: boolean): boolean {
 }
 
 /** The earliest failure per slot (or node, for a global service): one line per place, not one per restart. */
-function failuresOf(service: Service, tasks: Task[], floorMs: number, job: boolean): {failures: ServiceFailure[]; firstMs?: number} {
+function failuresOf(
+  service: Service,
+  tasks: Task[],
+  floorMs: number,
+  job: boolean,
+): {failures: ServiceFailure[]; firstMs?: number; mostInOnePlace: number} {
   const earliest = new Map<string, Task>()
+  const counts = new Map<string, number>()
   for (const task of tasks) {
     if (!isFailedTask(task, job)) continue
     const at = timeMs(task.Status.Timestamp)
     if (at === undefined || at < floorMs) continue
     const place = task.Slot === undefined ? `node:${task.NodeID ?? ''}` : `slot:${task.Slot}`
+    counts.set(place, (counts.get(place) ?? 0) + 1)
     const seen = earliest.get(place)
     if (!seen || Date.parse(seen.Status.Timestamp) > at) earliest.set(place, task)
   }
@@ -191,7 +205,7 @@ function failuresOf(service: Service, tasks: Task[], floorMs: number, job: boole
     error: taskError(task),
     at: task.Status.Timestamp,
   }))
-  return {failures, firstMs: sorted[0] ? timeMs(sorted[0].Status.Timestamp) : undefined}
+  return {failures, firstMs: sorted[0] ? timeMs(sorted[0].Status.Timestamp) : undefined, mostInOnePlace: Math.max(0, ...counts.values())}
 }
 
 /** Why a task of the current spec is not running yet, e.g. "task 4f2a… pending: no suitable node (…)". */
@@ -210,7 +224,8 @@ function notRunningDetail(tasks: Task[]): string | undefined {
  *   deploy does not wait for it.
  * - Failed first: UpdateStatus rollback_* → 'update-rolled-back' (Swarm already undid the change; every task
  *   that failed since the update began is reported with Swarm's message); a task of the current spec in
- *   failed/rejected (or complete, for a service that must keep running) since failureFloorMs → 'task-failed';
+ *   failed/rejected (or complete, for a service that must keep running) since failureFloorMs → 'task-failed'
+ *   (more than `toleratedTaskFailures` in one slot, when given);
  *   UpdateStatus paused → 'update-paused'.
  * - Replicated: running tasks of the current spec == Replicas and no task of another spec still wanted.
  *   Replicas 0: nothing wanted and nothing running.
@@ -263,8 +278,11 @@ export function assessService(service: Service, tasks: Task[], options: AssessOp
     return failedResult('update-rolled-back', [update, ...since.failures], since.firstMs)
   }
   const failed = failuresOf(service, current, floorMs, job)
-  if (failed.failures.length > 0) return failedResult('task-failed', failed.failures, failed.firstMs)
-  if (updateState === 'paused') {
+  if (failed.mostInOnePlace > (options.toleratedTaskFailures ?? 0)) return failedResult('task-failed', failed.failures, failed.firstMs)
+  const restarted = failed.failures.length > 0 ? `; ${failed.mostInOnePlace} failed task(s) restarted by Swarm, last: ${failed.failures.at(-1)!.error}` : ''
+  // Swarm pauses an update whose task fails within Monitor (failure_action pause); its restart policy still
+  // restarts the task. Within the tolerance (a rollback) that is waited out like the failure itself.
+  if (updateState === 'paused' && !(restarted && (options.toleratedTaskFailures ?? 0) > 0)) {
     return failedResult('update-paused', [
       {service: name, error: `Swarm paused the update: ${updateMessage || 'no reason given'}`, at: service.UpdateStatus?.StartedAt},
     ])
@@ -285,6 +303,7 @@ export function assessService(service: Service, tasks: Task[], options: AssessOp
     waitingFor = `${runningNew.length}/${desired} running the new spec${oldWanted.length ? `, ${oldWanted.length} of an old spec still wanted` : ''}${detail(current.filter(isWanted))}`
   }
   const converged = waitingFor === ''
+  if (!converged) waitingFor += restarted
   return {
     progress: {...base, state: converged ? 'converged' : 'progressing'},
     failures: [],

@@ -3,6 +3,7 @@ import type {DockerClient} from '../docker/client.js'
 import {ClinicalError} from '../errors.js'
 import {ExitCode} from '../exit-codes.js'
 import {type ProbeResult, probeUrl, probeUrls} from '../probes/http-probe.js'
+import {withoutUrlPassword} from '../secrets/url-secrets.js'
 import {type ConvergeResult, type ServiceFailure, waitForConvergence} from './converge.js'
 import type {PhaseReporter} from './plan.js'
 
@@ -25,6 +26,8 @@ export interface VerifyInput {
   signal?: AbortSignal
   report: PhaseReporter
   stabilityWindowMs?: number
+  /** See AssessOptions.toleratedTaskFailures. */
+  toleratedTaskFailures?: number
   /** Prefix of the phase title while converging (the rollback shows "Roll back: converge ..."). */
   label?: string
 }
@@ -47,6 +50,7 @@ export async function convergeOrThrow(input: VerifyInput): Promise<ConvergeResul
     deadlineMs: input.deadlineMs,
     signal: input.signal,
     stabilityWindowMs: input.stabilityWindowMs,
+    toleratedTaskFailures: input.toleratedTaskFailures,
     onProgress: (progress) => {
       const done = progress.services.filter((service) => service.state === 'converged').length
       input.report.title(
@@ -69,7 +73,7 @@ export async function probeHealthOrThrow(
   if (urls.length === 0) return []
   const results = await probeUrls(urls, {deadlineMs: probeDeadlineMs(input.deadlineMs), signal: input.signal, insecure: input.insecure})
   for (const result of results) {
-    input.report.output(result.ok ? `${result.url}: HTTP ${result.status} (${result.attempts} attempt(s))` : result.reason)
+    input.report.output(result.ok ? `${withoutUrlPassword(result.url)}: HTTP ${result.status} (${result.attempts} attempt(s))` : result.reason)
   }
   const failed = results.filter((result) => !result.ok)
   if (failed.length > 0) {
@@ -92,7 +96,7 @@ export async function probeAppOrThrow(
     accept: (status) => status === 200 || status === 302,
   })
   if (result.ok) {
-    input.report.output(`${result.url}: HTTP ${result.status}`)
+    input.report.output(`${withoutUrlPassword(result.url)}: HTTP ${result.status}`)
     return undefined
   }
   if (settings.appProbe === 'fail') throw new StackFailure(`app start-up probe failed: ${result.reason}`)

@@ -84,8 +84,10 @@ export async function runStackDeploy(
     lines: false,
   })
   let pending = ''
-  subprocess.all?.on('data', (chunk: Buffer) => {
-    pending += chunk.toString('utf8')
+  // decoded as a stream: a character split across two chunks is joined before any line is redacted
+  subprocess.all?.setEncoding('utf8')
+  subprocess.all?.on('data', (chunk: string) => {
+    pending += chunk
     let newline: number
     while ((newline = pending.indexOf('\n')) >= 0) {
       const line = pending.slice(0, newline).trimEnd()

@@ -1,4 +1,5 @@
 import {REDACTED, SECRET_NAME_PATTERN} from '../secrets/redact.js'
+import {withoutUrlPasswords} from '../secrets/url-secrets.js'
 
 /**
  * One run in the audit trail (`<backup-dir>/<stack>/history.jsonl`, DESIGN.md §2): who ran what, with which flags
@@ -43,13 +44,13 @@ export function safeFlags(flags: Record<string, unknown>): Record<string, unknow
   const out: Record<string, unknown> = {}
   for (const [name, value] of Object.entries(flags)) {
     if (value === undefined) continue
-    out[name] = SECRET_NAME_PATTERN.test(name.replace(/-/g, '_')) ? REDACTED : withoutUrlPasswords(value)
+    out[name] = SECRET_NAME_PATTERN.test(name.replace(/-/g, '_')) ? REDACTED : flagWithoutUrlPasswords(value)
   }
   return out
 }
 
-function withoutUrlPasswords(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(withoutUrlPasswords)
-  if (typeof value !== 'string' || !value.includes('@')) return value
-  return value.replace(/\b([a-z][a-z0-9+.-]*:\/\/[^/\s:@]*):[^/\s@]*@/gi, `$1:${REDACTED}@`)
+/** A flag value with the password of each URL in it replaced (WHATWG URL parsing: `p@ss` in `admin:p@ss@host` too). */
+function flagWithoutUrlPasswords(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(flagWithoutUrlPasswords)
+  return typeof value === 'string' ? withoutUrlPasswords(value) : value
 }

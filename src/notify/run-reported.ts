@@ -164,9 +164,13 @@ async function record(reporting: RunReporting, report: RunReport, warn: (message
     warn(`the history of stack ${report.stack} was not written (${(error as Error).message}); the run's outcome is unchanged`)
   }
   if (reporting.githubWrite) {
-    const write = (line: string): void => reporting.githubWrite!(reporting.redactor.redact(line))
-    for (const warning of report.warnings) write(annotation('warning', warning, `clinical ${report.command} of ${report.stack}`))
-    if (report.exitCode !== 0) write(annotation('error', report.message, `clinical ${report.command} of ${report.stack}: ${report.outcome} (exit ${report.exitCode})`))
+    // redacted before annotation() escapes them (`%` → `%25`): a secret holding `%` is still found
+    const safe = (text: string): string => reporting.redactor.redact(text)
+    const write = (line: string): void => reporting.githubWrite!(line)
+    for (const warning of report.warnings) write(annotation('warning', safe(warning), safe(`clinical ${report.command} of ${report.stack}`)))
+    if (report.exitCode !== 0) {
+      write(annotation('error', safe(report.message), safe(`clinical ${report.command} of ${report.stack}: ${report.outcome} (exit ${report.exitCode})`)))
+    }
   }
   if (reporting.stepSummaryPath) {
     try {

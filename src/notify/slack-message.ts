@@ -60,7 +60,14 @@ function successMessage(report: RunReport): SlackMessage {
   const headline = outcomeHeadline(report)
   return {
     text: `:white_check_mark: ${headline}${report.appVersion ? `: app version ${report.appVersion}` : ''} in ${formatDuration(report.durationMs)}${report.backupId ? `, backup ${report.backupId}` : ''}`,
-    blocks: [header(`✅ ${headline}`), section(escape(report.message)), fields(summaryFields(report)), phasesSection(report), ...warningsSection(report), ...context(report.clinicalVersion)],
+    blocks: [
+      header(`✅ ${headline}`),
+      ...section(escape(report.message)),
+      fields(summaryFields(report)),
+      ...phasesSection(report),
+      ...warningsSection(report),
+      ...context(report.clinicalVersion),
+    ],
   }
 }
 
@@ -73,15 +80,15 @@ function failureMessage(report: RunReport): SlackMessage {
       : `${run} failed${phase ? ` at ${phase.title}` : ''}`
   const failures = report.failingServices.slice(0, FAILURES_LISTED).map((failure) => `${failure.service}${failure.taskId ? ` task ${failure.taskId.slice(0, 12)}` : ''}: ${failure.error}`)
   const more = report.failingServices.length > FAILURES_LISTED ? [`… and ${report.failingServices.length - FAILURES_LISTED} more`] : []
-  const reason = phase?.error ?? report.message
+  const reason = phase?.error || report.message
   return {
     text: `:x: ${headline}: ${reason}${failures.length ? ` | failing: ${failures.join('; ')}` : ''}`,
     blocks: [
       header(`❌ ${headline}`),
-      section(escape(reason)),
-      ...(failures.length ? [section(`*Failing services*\n${[...failures, ...more].map((line) => `• ${escape(line)}`).join('\n')}`)] : []),
+      ...section(escape(reason)),
+      ...(failures.length ? section(`*Failing services*\n${[...failures, ...more].map((line) => `• ${escape(line)}`).join('\n')}`) : []),
       fields(summaryFields(report)),
-      phasesSection(report),
+      ...phasesSection(report),
       ...context(report.clinicalVersion),
     ],
   }
@@ -99,8 +106,8 @@ function rollbackMessage(report: RunReport, rollback: RunReport['phases'][number
     text: `${ok ? ':leftwards_arrow_with_hook:' : ':sos:'} ${headline}: ${detail}`,
     blocks: [
       header(`${ok ? '↩️' : '🆘'} ${headline}`),
-      section(escape(report.message)),
-      section(escape(detail)),
+      ...section(escape(report.message)),
+      ...section(escape(detail)),
       fields(summaryFields(report)),
       ...context(report.clinicalVersion),
     ],
@@ -119,7 +126,7 @@ function summaryFields(report: RunReport): Array<[string, string]> {
   ]
 }
 
-function phasesSection(report: RunReport): SlackBlock {
+function phasesSection(report: RunReport): SlackBlock[] {
   const lines = report.phases.map((phase) => {
     const timing = phase.status === 'skipped' ? `skipped${phase.skipReason ? `: ${phase.skipReason}` : ''}` : formatDuration(phase.durationMs)
     return `${phaseMark(phase.status)} ${escape(phase.title)} (${escape(timing)})`
@@ -128,7 +135,7 @@ function phasesSection(report: RunReport): SlackBlock {
 }
 
 function warningsSection(report: RunReport): SlackBlock[] {
-  return report.warnings.length ? [section(`*Warnings*\n${report.warnings.map((warning) => `• ${escape(warning)}`).join('\n')}`)] : []
+  return report.warnings.length ? section(`*Warnings*\n${report.warnings.map((warning) => `• ${escape(warning)}`).join('\n')}`) : []
 }
 
 function ciField(who: RunAuthor): Array<[string, string]> {
@@ -143,8 +150,9 @@ function header(text: string): SlackBlock {
   return {type: 'header', text: {type: 'plain_text', text: truncate(text, HEADER_MAX), emoji: true}}
 }
 
-function section(mrkdwn: string): SlackBlock {
-  return {type: 'section', text: {type: 'mrkdwn', text: truncate(mrkdwn, SECTION_MAX)}}
+/** A text section, or none when the text is blank: Slack rejects an empty one (400 invalid_blocks). */
+function section(mrkdwn: string): SlackBlock[] {
+  return mrkdwn.trim() ? [{type: 'section', text: {type: 'mrkdwn', text: truncate(mrkdwn, SECTION_MAX)}}] : []
 }
 
 function fields(pairs: Array<[string, string]>): SlackBlock {

@@ -7,11 +7,12 @@
  * router), TLS errors. Each attempt is bounded by its own `AbortSignal.timeout`, no wait reaches past
  * `deadlineMs`, and p-retry's retry count is derived from the time left so its defaults (10 retries, no jitter,
  * no time limit) never apply. Redirects are never followed; bodies are always consumed; headers are never
- * logged.
+ * logged. Messages show the URL without its password (`https://user:***@host/`): it is a secret.
  */
 import {setTimeout as sleep} from 'node:timers/promises'
 import pRetry, {AbortError} from 'p-retry'
 import {request} from 'undici'
+import {withoutUrlPassword} from '../secrets/url-secrets.js'
 import {probeAgent} from './probe-agent.js'
 import {describeAttemptError, probeFailureReason, type ProbeFailureFacts} from './probe-reason.js'
 
@@ -189,10 +190,10 @@ export async function probeUrl(url: string, options: ProbeOptions): Promise<Prob
     return {ok: true, url, attempts: state.attempts, status, durationMs: Date.now() - startedMs}
   } catch (error) {
     if (signal?.aborted || error instanceof Aborted) return failed('aborted')
-    if (error instanceof CannotProbe) return failed(`${url}: ${error.message}`)
+    if (error instanceof CannotProbe) return failed(`${withoutUrlPassword(url)}: ${error.message}`)
     if (!(error instanceof NotUpYet || error instanceof DeadlineReached)) {
       // not ours: say what it was rather than guess
-      return failed(`${url}: probe failed: ${describeAttemptError(error, attemptTimeoutMs)}`)
+      return failed(`${withoutUrlPassword(url)}: probe failed: ${describeAttemptError(error, attemptTimeoutMs)}`)
     }
     return failed(
       probeFailureReason({
@@ -214,12 +215,13 @@ export async function probeUrls(urls: readonly string[], options: ProbeOptions):
 }
 
 function invalidOptions(
-  url: string,
+  rawUrl: string,
   numbers: {successesNeeded: number; attemptTimeoutMs: number; successIntervalMs: number; deadlineMs: number},
 ): string | undefined {
+  const url = withoutUrlPassword(rawUrl)
   let parsed: URL
   try {
-    parsed = new URL(url)
+    parsed = new URL(rawUrl)
   } catch {
     return `${url} is not a valid URL: give an absolute http:// or https:// URL`
   }

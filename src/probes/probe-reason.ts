@@ -1,4 +1,5 @@
 /** One-line texts of probe outcomes: what an attempt's error was, and why a probe gave up. */
+import {withoutUrlPassword} from '../secrets/url-secrets.js'
 
 /** `850ms`, `4.2s`, `60s`, `2m30s`. */
 export function formatProbeDuration(ms: number): string {
@@ -38,9 +39,13 @@ export interface ProbeFailureFacts {
   successesNeeded: number
 }
 
-/** Why a probe gave up at its deadline, in one line that names the URL and the last status or error. */
+/**
+ * Why a probe gave up at its deadline, in one line that names the URL (without its password) and the last status
+ * or error.
+ */
 export function probeFailureReason(facts: ProbeFailureFacts): string {
-  const {url, attempts, durationMs, last} = facts
+  const {attempts, durationMs, last} = facts
+  const url = withoutUrlPassword(facts.url)
   if (attempts === 0 || !last) return `${url}: the deadline passed before the first attempt`
   const tally = attempts === 1 ? `1 attempt in ${formatProbeDuration(durationMs)}` : `last of ${attempts} attempts in ${formatProbeDuration(durationMs)}`
   if ('error' in last) {

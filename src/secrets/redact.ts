@@ -19,22 +19,61 @@ export function secretValues(env: Record<string, string | undefined>, alwaysSecr
   return [...values]
 }
 
-/** Replaces every known secret value (and each line of a multi-line one) with ***. */
+/** A URL secret's path below its host shorter than this is not a needle of its own (`/`, `/health`). */
+export const MIN_URL_PATH_SECRET_LENGTH = 8
+
+/**
+ * More needles for a secret that is an http(s) URL (the Slack webhook): its percent-encoded form (a URL inside a
+ * query string or an error text) and its path below the host when at least MIN_URL_PATH_SECRET_LENGTH long
+ * (`/services/T0/B0/XYZ`, which error texts quote without the host). Nothing for other secrets (pure).
+ */
+export function urlSecretForms(secret: string): string[] {
+  if (!/^https?:\/\/[^\s]+$/i.test(secret)) return []
+  let parsed: URL
+  try {
+    parsed = new URL(secret)
+  } catch {
+    return []
+  }
+  const forms = new Set<string>([encodeURIComponent(secret)])
+  const rawPath = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*(.*)$/is.exec(secret)?.[1] ?? ''
+  for (const path of [rawPath, `${parsed.pathname}${parsed.search}`]) {
+    if (path.length >= MIN_URL_PATH_SECRET_LENGTH) forms.add(path)
+  }
+  forms.delete(secret)
+  return [...forms]
+}
+
+/** Replaces every known secret value (each line of a multi-line one, and the other forms of a URL) with ***. */
 export class Redactor {
-  private readonly needles: string[]
+  private needles: string[] = []
+  private readonly secrets = new Set<string>()
   private readonly short = new Set<string>()
 
   constructor(secrets: Iterable<string> = []) {
-    const needles = new Set<string>()
+    this.add(secrets)
+  }
+
+  /**
+   * Also hide these values from now on (e.g. a probe URL's password, known once the flags are parsed). Mutates this
+   * redactor, so every holder of it (the plan runner, Slack, the history) hides them as well.
+   */
+  add(secrets: Iterable<string>): this {
+    const needles = new Set(this.needles)
     for (const secret of secrets) {
+      if (!secret || this.secrets.has(secret)) continue
+      this.secrets.add(secret)
       for (const part of [secret, ...secret.split(/\r?\n/)]) {
         const trimmed = part.trim()
-        if (trimmed.length >= MIN_REDACTED_LENGTH) needles.add(trimmed)
-        else if (trimmed) this.short.add(trimmed)
+        if (trimmed.length >= MIN_REDACTED_LENGTH) {
+          needles.add(trimmed)
+          for (const form of urlSecretForms(trimmed)) needles.add(form)
+        } else if (trimmed) this.short.add(trimmed)
       }
     }
     // longest first, so a secret that contains another is replaced whole
     this.needles = [...needles].sort((a, b) => b.length - a.length)
+    return this
   }
 
   /** The secret values this redactor hides (for ::add-mask::). */
@@ -55,12 +94,18 @@ export class Redactor {
     return out
   }
 
-  /** A deep copy of a JSON-like value with every string redacted. */
+  /**
+   * A deep copy of a JSON-like value with every string redacted, object keys included; a value with `toJSON` (a Date)
+   * is converted first, as JSON.stringify would. Redact before serialising: a secret holding `"` or `\` is then
+   * found as it is, not as its JSON escape, and a number is never cut by a secret made of digits.
+   */
   redactValue<T>(value: T): T {
     if (typeof value === 'string') return this.redact(value) as T
     if (Array.isArray(value)) return value.map((item) => this.redactValue(item)) as T
     if (value && typeof value === 'object') {
-      return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, this.redactValue(item)])) as T
+      const toJSON = (value as {toJSON?: unknown}).toJSON
+      if (typeof toJSON === 'function') return this.redactValue(toJSON.call(value)) as T
+      return Object.fromEntries(Object.entries(value).map(([key, item]) => [this.redact(key), this.redactValue(item)])) as T
     }
     return value
   }

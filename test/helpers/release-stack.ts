@@ -10,7 +10,9 @@ import {writeComposeFile} from './swarm.js'
 /** good: serves /healthy and /version; crash: exits 3 at once; unhealthy: serves /version but not its health file. */
 export type Release = 'good' | 'crash' | 'unhealthy'
 
-export function releaseCompose(environment: Record<string, string> = {}): string {
+/** `failureAction`: web's update_config.failure_action (Swarm's default is pause; rollback makes Swarm undo it). */
+export function releaseCompose(environment: Record<string, string> = {}, options: {failureAction?: 'pause' | 'rollback'} = {}): string {
+  const updateConfig = options.failureAction ? `{monitor: 5s, failure_action: ${options.failureAction}}` : '{monitor: 5s}'
   const env = Object.entries(environment)
     .map(([name, value]) => `      ${name}: ${JSON.stringify(value)}\n`)
     .join('')
@@ -22,7 +24,7 @@ services:
     networks: [hostnet]
     stop_grace_period: 2s
 ${env ? `    environment:\n${env}` : ''}    deploy:
-      update_config: {monitor: 5s}
+      update_config: ${updateConfig}
   worker:
     image: clinical-test/busybox:\${APP_VERSION}
     command: ["sleep", "3600"]

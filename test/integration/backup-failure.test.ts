@@ -135,7 +135,11 @@ describeOnSwarm('a backup that fails half-way (disk full) on a real swarm', () =
   })
 
   it('backup create fails the same way: exit 2, nothing left behind', async () => {
-    const result = await runClinical(['backup', 'create', '--stack', stack, '--backup-dir', backupDir, '--config-dir', join(work, 'config'), '--allow-root'], {env: {CI: 'true'}})
+    // --min-free-disk as in the deploy above: the free-space check passes on --backup-dir, the tmpfs fills up
+    const result = await runClinical(
+      ['backup', 'create', '--stack', stack, '--backup-dir', backupDir, '--config-dir', join(work, 'config'), '--min-free-disk', '1MB', '--allow-root'],
+      {env: {CI: 'true'}},
+    )
     expect(result.exitCode, result.stderr + result.stdout).toBe(2)
     expect(result.stderr).toMatch(/disk full writing/)
     expect(await backupEntries(stackBackupDir)).toEqual([])

@@ -3,11 +3,11 @@
  * The stack: `web` (busybox httpd on a free 127.0.0.1 port; /www/version holds the image tag) and `worker`.
  * WEB_SCRIPT picks the behaviour of a release: good, crashing at once, or serving without its health file.
  */
-import {existsSync, mkdirSync, readdirSync} from 'node:fs'
+import {existsSync, mkdirSync, readdirSync, readFileSync} from 'node:fs'
 import {mkdtemp, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {execFile} from 'node:child_process'
+import {execFile, spawn} from 'node:child_process'
 import {request} from 'undici'
 import {afterAll, beforeAll, expect, it} from 'vitest'
 import {DockerClient} from '../../src/docker/client.js'
@@ -217,6 +217,87 @@ describeOnSwarm('clinical deploy and rollback on a real swarm', () => {
     expect(await specsOf(docker, stack)).toEqual(before)
     expect(await readStackLock(docker, stack)).toBeUndefined()
     expect(await servedVersion(port)).toBe('v1')
+  })
+
+  /** Start a deploy of v2 as a child process; `onStderr` sees its output so far and may signal it. */
+  function startDeploy(overrides: Record<string, string>, webScriptV2: string) {
+    const bin = join(import.meta.dirname, '..', '..', 'bin', 'run.js')
+    return spawn(process.execPath, [bin, ...deployArgs(overrides)], {
+      env: {...process.env, APP_VERSION: 'v2', WEB_SCRIPT: webScriptV2, GRAFANA_PASSWORD: 'x', CI: 'true'},
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 240_000,
+    })
+  }
+
+  it('SIGHUP with stdout and stderr gone (a dropped SSH session) → still rolled back, lock released, exit 130', async () => {
+    await deploy('v1', 'good')
+    const before = await specsOf(docker, stack)
+    const child = startDeploy({'--timeout': '120s'}, 'sleep 3600')
+    let stderr = ''
+    const exitCode = await new Promise<number | null>((resolve) => {
+      child.stderr.on('data', (chunk) => {
+        stderr += chunk
+        if (/Converge/.test(stderr) && !child.stdout.destroyed) {
+          // the terminal goes away: every later write of the child fails (EPIPE), then the hangup arrives
+          child.stdout.destroy()
+          child.stderr.destroy()
+          setTimeout(() => child.kill('SIGHUP'), 1000)
+        }
+      })
+      child.on('exit', (code) => resolve(code))
+    })
+    // its output is gone: the audit trail says how it ended
+    const history = readFileSync(join(work, 'backups', stack, 'history.jsonl'), 'utf8').trim().split('\n')
+    expect(exitCode, history.at(-1)).toBe(130)
+    expect(JSON.parse(history.at(-1)!)).toMatchObject({command: 'deploy', exitCode: 130})
+    expect(await specsOf(docker, stack)).toEqual(before)
+    expect(await readStackLock(docker, stack)).toBeUndefined()
+    expect(await servedVersion(port)).toBe('v1')
+  })
+
+  it('SIGINT while an app probe in warn mode waits → rolled back and exit 130, never "deployed"', async () => {
+    const before = await specsOf(docker, stack)
+    const closedPort = await freePort()
+    const child = startDeploy({'--app-probe': 'warn', '--app-probe-url': `http://127.0.0.1:${closedPort}/app`, '--timeout': '30s'}, webScript('good', port))
+    let stderr = ''
+    let stdout = ''
+    child.stdout.on('data', (chunk) => (stdout += chunk))
+    const exitCode = await new Promise<number | null>((resolve) => {
+      let sent = false
+      child.stderr.on('data', (chunk) => {
+        stderr += chunk
+        if (!sent && /App start-up probe/.test(stderr)) {
+          sent = true
+          setTimeout(() => child.kill('SIGINT'), 1500)
+        }
+      })
+      child.on('exit', (code) => resolve(code))
+    })
+    expect(exitCode, stderr).toBe(130)
+    expect(JSON.parse(stdout)).toMatchObject({outcome: 'interrupted', exitCode: 130})
+    expect(await specsOf(docker, stack)).toEqual(before)
+    expect(await readStackLock(docker, stack)).toBeUndefined()
+    expect(await servedVersion(port)).toBe('v1')
+  })
+
+  it('failure_action: rollback — Swarm undoes the crashing update itself; clinical still ends healthy on the old specs: exit 1', async () => {
+    const own = await writeComposeFile(releaseCompose({}, {failureAction: 'rollback'}))
+    try {
+      const good = await deploy('v1', 'good', {'--compose-file': own.file})
+      expect(good.exitCode, good.stderr).toBe(0)
+      const before = await specsOf(docker, stack)
+      const crash = await deploy('v2', 'crash', {'--compose-file': own.file})
+      expect(crash.exitCode, crash.stderr + crash.stdout).toBe(1)
+      const result = JSON.parse(crash.stdout) as {outcome: string; failingServices: Array<{error: string}>}
+      expect(result.outcome).toBe('rolled-back')
+      expect(JSON.stringify(result.failingServices)).toMatch(/rolled the update back|non-zero exit \(3\)/)
+      expect(await specsOf(docker, stack)).toEqual(before)
+      expect(await servedVersion(port)).toBe('v1')
+      const services = await docker.listServices({filters: stackFilter(stack)})
+      expect(services.map((service) => service.UpdateStatus?.State ?? null).filter((state) => state?.startsWith('rollback'))).toEqual([])
+    } finally {
+      await own.cleanup()
+    }
   })
 })
 

@@ -4,7 +4,7 @@ import {ClinicalCommand} from '../../cli/base-command.js'
 import {jsonFlag, stackFlag} from '../../cli/flags.js'
 import {abortOnSignals} from '../../cli/interrupt.js'
 import {DEPLOY_DEFAULTS, FLAG_ENV, resolveProbeSettings} from '../../config/deploy-options.js'
-import {formatBytes} from '../../config/parse-units.js'
+import {formatBytes, parseSizeBytes} from '../../config/parse-units.js'
 import {DockerClient} from '../../docker/client.js'
 import {ClinicalError, RefusedError, exitCodeOf} from '../../errors.js'
 import {ExitCode} from '../../exit-codes.js'
@@ -12,7 +12,7 @@ import {appendHistory} from '../../history/history-file.js'
 
 export default class BackupCreate extends ClinicalCommand {
   static override summary = "Back up the stack now, as a deploy's backup phase does, under the stack lock"
-  static override description = `Writes <backup-dir>/<stack>/<id>/: every service spec, config.tar.gz, volumes/<volume>.tar.gz for each volume of the stack on this node (plus --volume extras), and manifest.json with the size and sha256 of every file. Volumes are read through a helper container that is created and never started. The new backup is then verified (re-read from disk) and --keep N removes older backups, never the newest good one nor the newest taken by a deploy (the one clinical rollback needs to undo the last deploy). A deploy or rollback running holds the lock: exit 3. Nothing in the stack changes: a failed backup is exit 2 and leaves nothing that looks complete.`
+  static override description = `Writes <backup-dir>/<stack>/<id>/: every service spec, config.tar.gz, volumes/<volume>.tar.gz for each volume of the stack on this node (plus --volume extras), and manifest.json with the size and sha256 of every file. Volumes are read through a helper container that is created and never started. It is refused (exit 2) when the backup dir's filesystem cannot hold the estimate plus --min-free-disk. The new backup is then verified (re-read from disk; one that does not verify is removed) and --keep N removes older backups, never the newest good one nor the newest taken by a deploy (the one clinical rollback needs to undo the last deploy). A deploy or rollback running holds the lock: exit 3. Nothing in the stack changes: a failed backup is exit 2 and leaves nothing that looks complete.`
 
   static override examples = [
     {description: 'Back up the default stack', command: '<%= config.bin %> <%= command.id %>'},
@@ -27,6 +27,9 @@ export default class BackupCreate extends ClinicalCommand {
     volume: Flags.string({multiple: true, description: 'also archive this volume (repeatable); it must be on this node'}),
     'backup-volumes': Flags.boolean({default: true, allowNo: true, description: 'archive the stack volumes (--no-backup-volumes: specs and config only)'}),
     keep: Flags.integer({min: 1, description: 'then keep only the N newest backups (never removes the newest good one nor the one a rollback needs)'}),
+    'min-free-disk': Flags.string({
+      description: `free space the backup must leave on the backup dir's filesystem: B, KB, MB, GB, TB, PB (default: ${DEPLOY_DEFAULTS.minFreeDisk}, as for deploy)`,
+    }),
     'health-url': Flags.string({multiple: true, description: 'health URLs to record for a rollback to this backup (default: those of the newest backup)'}),
     'app-probe-url': Flags.string({description: 'app probe URL to record'}),
     'app-probe': Flags.string({options: ['warn', 'fail', 'off'], description: 'app probe mode to record'}),
@@ -39,6 +42,7 @@ export default class BackupCreate extends ClinicalCommand {
     if (process.getuid?.() === 0 && !flags['allow-root']) {
       throw new RefusedError('refusing to run as root: run as a member of the docker group, or pass --allow-root')
     }
+    const minFreeDiskBytes = parseSizeBytes(flags['min-free-disk'] ?? DEPLOY_DEFAULTS.minFreeDisk, '--min-free-disk')
     const configDirGiven = flags['config-dir'] ?? (process.env[FLAG_ENV.configDir] || undefined)
     const probesGiven = flags['health-url'] || flags['app-probe-url'] || flags['app-probe']
     const probes = probesGiven
@@ -47,7 +51,7 @@ export default class BackupCreate extends ClinicalCommand {
           {},
         )
       : undefined
-    const interrupt = abortOnSignals((signal) => this.logToStderr(`clinical: ${signal}: stopping the backup; nothing complete-looking is left behind`))
+    const interrupt = abortOnSignals((signal) => this.logToStderr(`clinical: ${signal}: stopping the backup`))
     const docker = new DockerClient()
     const startedAtMs = Date.now()
     // the audit trail of the stack (clinical history) records every backup create, failed ones too
@@ -74,8 +78,10 @@ export default class BackupCreate extends ClinicalCommand {
         probes,
         appVersion: process.env.APP_VERSION || undefined,
         keep: flags.keep,
+        minFreeDiskBytes,
         signal: interrupt.signal,
         report: flags.json ? undefined : (line) => this.log(line),
+        onWarning: (message) => this.warning(message),
         redactor: this.secrets,
       }).catch(async (error: unknown) => {
         await record({outcome: 'failed', exitCode: exitCodeOf(error), message: error instanceof Error ? error.message : String(error)})
@@ -84,20 +90,23 @@ export default class BackupCreate extends ClinicalCommand {
       await record({
         outcome: result.verified ? 'success' : 'failed',
         exitCode: result.verified ? ExitCode.Success : ExitCode.Refused,
-        message: `backup ${result.id}: ${result.services.length} service(s), ${result.volumes.length} volume(s)${result.verified ? '' : ', does not verify'}${result.retention?.removed.length ? `; removed ${result.retention.removed.join(', ')}` : ''}`,
+        message: `backup ${result.id}: ${result.services.length} service(s), ${result.volumes.length} volume(s)${result.verified ? '' : ', does not verify (removed)'}${result.retention?.removed.length ? `; removed ${result.retention.removed.join(', ')}` : ''}`,
         backupId: result.id,
       })
       if (flags.json) {
-        this.log(JSON.stringify(result, null, 2))
+        this.printJson(result)
       } else {
         for (const note of result.notes) this.log(`note: ${note}`)
         this.log(
-          `backup ${result.id} of stack ${result.stack}: ${result.services.length} service(s), ${result.volumes.length} volume(s), ${formatBytes(result.sizeBytes)}; ${result.verified ? 'verified' : 'FAILED verification'}`,
+          `backup ${result.id} of stack ${result.stack}: ${result.services.length} service(s), ${result.volumes.length} volume(s), ${formatBytes(result.sizeBytes)}; ${result.verified ? 'verified' : 'FAILED verification, removed'}`,
         )
         for (const problem of result.problems) this.log(`  ${problem.path}: ${problem.problem}`)
       }
       if (!result.verified) {
-        throw new ClinicalError(`backup ${result.id} was written but does not verify (disk or filesystem problem?): see the problems above`, ExitCode.Refused)
+        throw new ClinicalError(
+          `backup ${result.id} was written to ${result.dir} but does not verify (disk or filesystem problem?), so it was removed (its manifest first): see the problems above`,
+          ExitCode.Refused,
+        )
       }
     } finally {
       interrupt.dispose()

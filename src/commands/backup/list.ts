@@ -24,7 +24,7 @@ export default class BackupList extends ClinicalCommand {
   async run(): Promise<void> {
     const {flags} = await this.parse(BackupList)
     const backups = await listBackupsWithStatus(flags['backup-dir'], flags.stack, {verifyNow: flags.verify})
-    if (flags.json) this.log(JSON.stringify({stack: flags.stack, backupDir: flags['backup-dir'], backups}, null, 2))
+    if (flags.json) this.printJson({stack: flags.stack, backupDir: flags['backup-dir'], backups})
     else this.log(formatBackupTable(flags.stack, backups))
   }
 }

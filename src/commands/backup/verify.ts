@@ -30,7 +30,7 @@ Exit codes: 0 the backup is intact; 2 it is not (each mismatch is named) or the 
     const {args, flags} = await this.parse(BackupVerify)
     const result = await verifyBackupById(flags['backup-dir'], flags.stack, args.id)
     if (flags.json) {
-      this.log(JSON.stringify({stack: flags.stack, id: result.id, dir: result.dir, ok: result.ok, problems: result.problems}, null, 2))
+      this.printJson({stack: flags.stack, id: result.id, dir: result.dir, ok: result.ok, problems: result.problems})
     } else if (result.ok) {
       this.log(`backup ${result.id} of stack ${flags.stack} is intact: every file matches its manifest and every archive reads through`)
     } else {

@@ -31,7 +31,7 @@ With --json, prints {stack, path, lines, ok, problems: [{line, problem}]}.`
       throw new RefusedError(`cannot read ${file}: ${error.message}`)
     })
     if (flags.json) {
-      this.log(JSON.stringify({stack: flags.stack, ...result}, null, 2))
+      this.printJson({stack: flags.stack, ...result})
       if (!result.ok) this.exit(ExitCode.NeedsPerson)
       return
     }

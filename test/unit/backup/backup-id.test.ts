@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest'
-import {BACKUP_ID_PATTERN, formatBackupId, isBackupId, newBackupId} from '../../../src/backup/backup-id.js'
+import {BACKUP_ID_PATTERN, backupIdMs, formatBackupId, isBackupId, newBackupId} from '../../../src/backup/backup-id.js'
 
 describe('newBackupId', () => {
   it('is the UTC time to the second as YYYYMMDD-HHMMSS', () => {
@@ -9,12 +9,22 @@ describe('newBackupId', () => {
     expect(newBackupId(new Date('2024-03-07T09:05:02Z'), new Set())).toMatch(BACKUP_ID_PATTERN)
   })
 
-  it('takes the next free second when the id is taken, also across minute, day and year boundaries', () => {
+  it('takes the second after the newest id when the id is taken, also across minute, day and year boundaries', () => {
     expect(newBackupId(new Date('2024-03-07T09:05:02Z'), new Set(['20240307-090502']))).toBe('20240307-090503')
+    // a free second before the newest id would sort older than it: never reused
     expect(newBackupId(new Date('2024-03-07T09:05:02Z'), new Set(['20240307-090502', '20240307-090503', '20240307-090505']))).toBe(
-      '20240307-090504',
+      '20240307-090506',
     )
     expect(newBackupId(new Date('2023-12-31T23:59:59Z'), new Set(['20231231-235959']))).toBe('20240101-000000')
+  })
+
+  it('sorts after every existing id when the clock stepped back', () => {
+    const existing = new Set(['20240307-100000', '20240307-083000', 'not-an-id'])
+    const id = newBackupId(new Date('2024-03-07T09:00:00Z'), existing)
+    expect(id).toBe('20240307-100001')
+    expect([...existing, id].filter(isBackupId).sort().at(-1)).toBe(id)
+    // older ids only: the clock decides
+    expect(newBackupId(new Date('2024-03-07T09:00:00Z'), new Set(['20240307-083000']))).toBe('20240307-090000')
   })
 
   it('never returns an id that exists, however many are taken in a row', () => {
@@ -31,6 +41,14 @@ describe('newBackupId', () => {
 
   it('throws on an invalid date', () => {
     expect(() => newBackupId(new Date('nope'), new Set())).toThrow(RangeError)
+  })
+})
+
+describe('backupIdMs', () => {
+  it('reads the UTC instant of an id back, and nothing from a non-id', () => {
+    expect(backupIdMs('20240307-090502')).toBe(Date.parse('2024-03-07T09:05:02Z'))
+    expect(backupIdMs(formatBackupId(new Date('2030-10-11T12:13:14Z')))).toBe(Date.parse('2030-10-11T12:13:14Z'))
+    expect(backupIdMs('20240307-090502.partial')).toBeUndefined()
   })
 })
 

@@ -1,16 +1,16 @@
 import {Readable, Writable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
-import {Header} from 'tar'
+import {Header, Pax} from 'tar'
 import {describe, expect, it} from 'vitest'
-import {TarScanner, UnsafeArchiveError, normaliseEntryPath, unsafeEntryReason} from '../../../src/backup/tar-scan.js'
+import {TarScanner, UnsafeArchiveError, makesSymlink, normaliseEntryPath, unsafeEntryReason} from '../../../src/backup/tar-scan.js'
 
-type Entry = {path: string; type?: 'File' | 'Directory' | 'SymbolicLink' | 'Link'; body?: string; linkpath?: string}
+type Entry = {path: string; type?: 'File' | 'Directory' | 'SymbolicLink' | 'Link'; body?: string | Buffer; linkpath?: string}
 
 /** A tar archive built header by header (tar's Header), so that unsafe entries can be made on purpose. */
 function tarOf(entries: Entry[], options: {endBlocks?: boolean} = {}): Buffer {
   const blocks: Buffer[] = []
   for (const entry of entries) {
-    const body = Buffer.from(entry.body ?? '')
+    const body = Buffer.isBuffer(entry.body) ? entry.body : Buffer.from(entry.body ?? '')
     const header = Buffer.alloc(512)
     new Header({
       path: entry.path,
@@ -69,6 +69,21 @@ describe('unsafeEntryReason', () => {
     expect(unsafeEntryReason({path: './h', type: 'Link', linkpath: '../../etc/shadow'}, new Set())).toMatch(/hard link/)
     expect(unsafeEntryReason({path: './h', type: 'Link', linkpath: './a.txt'}, new Set())).toBeUndefined()
     expect(unsafeEntryReason({path: './s', type: 'SymbolicLink', linkpath: '/etc/passwd'}, new Set())).toBeUndefined()
+  })
+
+  it('refuses a hard link whose target lies below a symbolic link of the archive', () => {
+    const links = new Set(['l'])
+    expect(unsafeEntryReason({path: './h', type: 'Link', linkpath: 'l/passwd'}, links)).toMatch(/hard link "\.\/h" points through the symbolic link "l"/)
+    expect(unsafeEntryReason({path: './h', type: 'Link', linkpath: 'l'}, links)).toBeUndefined()
+  })
+})
+
+describe('makesSymlink', () => {
+  it('counts symbolic links and hard links to a known symbolic link', () => {
+    expect(makesSymlink({type: 'SymbolicLink', linkpath: '/etc'}, new Set())).toBe(true)
+    expect(makesSymlink({type: 'Link', linkpath: './l'}, new Set(['l']))).toBe(true)
+    expect(makesSymlink({type: 'Link', linkpath: './a.txt'}, new Set(['l']))).toBe(false)
+    expect(makesSymlink({type: 'File'}, new Set(['l']))).toBe(false)
   })
 })
 
@@ -132,5 +147,55 @@ describe('TarScanner', () => {
       {refuseUnsafe: true},
     )
     expect(error?.message).toContain('symbolic link "esc"')
+  })
+
+  it('refuses an entry written through a hard link to a symbolic link (the hard link is a symbolic link too)', async () => {
+    const {error} = await scan(
+      tarOf([
+        {path: './', type: 'Directory'},
+        {path: './l', type: 'SymbolicLink', linkpath: '/etc'},
+        {path: './h', type: 'Link', linkpath: 'l'},
+        {path: './h/passwd', body: 'root::0:0::/:/bin/sh\n'},
+      ]),
+      {refuseUnsafe: true},
+    )
+    expect(error).toBeInstanceOf(UnsafeArchiveError)
+    expect(error?.message).toContain('"./h/passwd" is written through the symbolic link "h"')
+  })
+
+  it('says the archive is incomplete when it stops right after the body of a file whose last KiB is zero', async () => {
+    const entries: Entry[] = [
+      {path: './', type: 'Directory'},
+      {path: './zeros.bin', body: Buffer.alloc(8192)},
+    ]
+    // 512-byte chunks: the parser reads what it was given (with a body's tail in a short last chunk it says truncated)
+    const cut = await scan(tarOf(entries, {endBlocks: false}), {}, 512)
+    expect(cut.error).toBeUndefined()
+    expect(cut.result.complete).toBe(false)
+    // one end block only is not the end either
+    const oneBlock = await scan(Buffer.concat([tarOf(entries, {endBlocks: false}), Buffer.alloc(512)]), {}, 512)
+    expect(oneBlock.result.complete).toBe(false)
+    const whole = await scan(tarOf(entries))
+    expect(whole.result).toMatchObject({entries: 2, complete: true})
+  })
+
+  it('accepts zero padding after the end-of-archive blocks (GNU tar pads to 10 KiB records), not other bytes', async () => {
+    const archive = tarOf([{path: './a', body: 'abc'}])
+    expect((await scan(Buffer.concat([archive, Buffer.alloc(9216)]))).result.complete).toBe(true)
+    const garbage = Buffer.concat([archive, Buffer.from('not zero'), Buffer.alloc(1016)])
+    expect((await scan(garbage)).result.complete).toBe(false)
+  })
+
+  it('counts the body size of a pax size record, so zero bytes of that body are not taken for the end blocks', async () => {
+    // a pax header giving the size, then a ustar header whose own size field says 0 (as for files over 8 GiB)
+    const pax = new Pax({path: './big.bin', size: 8192}).encode()
+    const header = Buffer.alloc(512)
+    new Header({path: './big.bin', type: 'File', size: 0, mode: 0o644, mtime: new Date(0), uid: 0, gid: 0}).encode(header, 0)
+    const cut = Buffer.concat([tarOf([{path: './', type: 'Directory'}], {endBlocks: false}), pax, header, Buffer.alloc(8192)])
+    const truncated = await scan(cut, {}, 512)
+    expect(truncated.error).toBeUndefined()
+    expect(truncated.result).toMatchObject({entries: 2, complete: false})
+    const whole = await scan(Buffer.concat([cut, Buffer.alloc(1024)]))
+    expect(whole.result).toMatchObject({entries: 2, complete: true})
   })
 })

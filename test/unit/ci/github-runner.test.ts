@@ -57,3 +57,27 @@ describe('githubActionsRunner', () => {
     expect(lines.some((line) => line.startsWith('✔ Roll back: 1 updated'))).toBe(true)
   })
 })
+
+describe('githubActionsRunner: redacts before escaping', () => {
+  it('a secret holding % in a phase error or title never reaches an annotation, escaped or not', async () => {
+    const lines: string[] = []
+    const failing: Plan<Ctx> = {
+      phases: [
+        {
+          id: 'deploy',
+          title: 'Deploy with Ab%12345',
+          async run() {
+            throw new Error('docker said: bad password Ab%12345')
+          },
+        },
+      ],
+      onError() {},
+    }
+    await githubActionsRunner((line) => lines.push(line), {redactor: new Redactor(['Ab%12345'])})(failing, {failed: false})
+    const text = lines.join('\n')
+    expect(text).not.toContain('Ab%12345')
+    expect(text).not.toContain('Ab%2512345')
+    expect(lines).toContain('::group::Deploy with ***')
+    expect(lines.find((line) => line.startsWith('::error'))).toBe('::error title=Deploy with *** failed::docker said: bad password ***')
+  })
+})

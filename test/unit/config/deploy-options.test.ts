@@ -95,3 +95,34 @@ describe('units', () => {
     expect(() => parseSizeBytes('10XB', '--min-free-disk')).toThrow()
   })
 })
+
+describe('resolveDeployOptions: secrets of probe URLs and of errors', () => {
+  it('adds the password of each probe URL, as written and decoded, to the redactor', () => {
+    const options = resolveDeployOptions(
+      {...noFlags, healthUrl: ['https://mon:S3cret@grafana.x/api/health', 'https://admin:p@ss-word@traefik.x/ping'], appProbeUrl: 'https://u:a%2Fb%21c@stats.x/app'},
+      {},
+      tempDir(),
+    )
+    expect(options.redactor.redact('S3cret | p@ss-word | p%40ss-word | a%2Fb%21c | a/b!c')).toBe('*** | *** | *** | *** | ***')
+  })
+
+  it('an error after the env file is loaded carries its redactor: the env file values never show', async () => {
+    const {secretsOf} = await import('../../../src/secrets/error-secrets.js')
+    const cwd = tempDir()
+    writeFileSync(join(cwd, '.env'), 'CLINICAL_STACK=bad stack Zq9\n')
+    let thrown: unknown
+    try {
+      resolveDeployOptions(noFlags, {}, cwd)
+    } catch (error) {
+      thrown = error
+    }
+    expect(thrown).toBeInstanceOf(RefusedError)
+    const redactor = secretsOf(thrown)
+    expect(redactor).toBeDefined()
+    expect(redactor!.redact((thrown as Error).message)).toBe('--stack "***" is not a stack name (letters, digits, \'_\', \'.\', \'-\')')
+  })
+
+  it('a probe URL refused for its scheme is named without its password', () => {
+    expect(() => resolveDeployOptions({...noFlags, healthUrl: ['ftp://mon:S3cret@host/']}, {}, tempDir())).toThrow('--health-url ftp://mon:***@host/: only http:// and https:// URLs can be probed')
+  })
+})

@@ -156,6 +156,30 @@ describe('assessService: failing fast', () => {
     expect(result.firstFailureAtMs).toBe(T0 + 1400)
   })
 
+  it('with toleratedTaskFailures (a rollback), waits while Swarm restarts a failed task; one more failure in that slot fails', () => {
+    const svc = service({image: 'img:v1', updateState: 'updating', updateStartedAtMs: 0, updatedAtMs: 0})
+    const first = task({id: 'bind1', image: 'img:v1', state: 'failed', desired: 'shutdown', atMs: 1400, err: 'task: non-zero exit (1)'})
+    const restarting = task({id: 'retry', image: 'img:v1', state: 'ready', desired: 'running', atMs: 1500})
+    const waiting = assessService(svc, [first, restarting], {toleratedTaskFailures: 1})
+    expect(waiting.progress.state).toBe('progressing')
+    expect(waiting.waitingFor).toContain('1 failed task(s) restarted by Swarm, last: task: non-zero exit (1)')
+    const running = task({id: 'retry', image: 'img:v1', state: 'running', desired: 'running', atMs: 6500})
+    expect(assessService(svc, [first, running], {toleratedTaskFailures: 1}).progress.state).toBe('converged')
+    const second = task({id: 'bind2', image: 'img:v1', state: 'failed', desired: 'shutdown', atMs: 6600, err: 'task: non-zero exit (1)'})
+    const failed = assessService(svc, [first, second], {toleratedTaskFailures: 1})
+    expect(failed.reason).toBe('task-failed')
+    expect(failed.failures.map((failure) => failure.taskId)).toEqual(['bind1'])
+    expect(assessService(svc, [first, restarting]).reason).toBe('task-failed') // a deploy: no tolerance
+  })
+
+  it('with toleratedTaskFailures, an update Swarm paused after that failure is waited out too; without a failure it is not', () => {
+    const paused = service({image: 'img:v1', updateState: 'paused', updateStartedAtMs: 0, updatedAtMs: 1600, updateMessage: 'update paused'})
+    const first = task({id: 'bind1', image: 'img:v1', state: 'failed', desired: 'shutdown', atMs: 1400, err: 'task: non-zero exit (1)'})
+    const running = task({id: 'retry', image: 'img:v1', state: 'running', desired: 'running', atMs: 6500})
+    expect(assessService(paused, [first, running], {toleratedTaskFailures: 2}).progress.state).toBe('converged')
+    expect(assessService(paused, [running], {toleratedTaskFailures: 2}).reason).toBe('update-paused')
+  })
+
   it('prefers the task failure to the paused update state, which Swarm sets right after it', () => {
     const result = assessService(
       service({image: 'img:v3', updateState: 'paused', updateStartedAtMs: 0, updatedAtMs: 5000, updateMessage: 'update paused due to failure'}),

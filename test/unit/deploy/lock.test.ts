@@ -1,7 +1,9 @@
 import {spawnSync} from 'node:child_process'
 import {hostname} from 'node:os'
+import {MockAgent} from 'undici'
 import {describe, expect, it} from 'vitest'
 import {
+  acquireStackLock,
   currentHolder,
   describeHolder,
   formatAge,
@@ -13,6 +15,7 @@ import {
   lockedMessage,
   type LockHolder,
 } from '../../../src/deploy/lock.js'
+import {DockerClient} from '../../../src/docker/client.js'
 import {STACK_NAMESPACE_LABEL} from '../../../src/docker/stack.js'
 import type {SwarmConfig} from '../../../src/docker/types.js'
 
@@ -145,5 +148,53 @@ describe('stale locks', () => {
     expect(stale).toContain('no longer runs on this host (stale lock)')
     expect(stale).toContain('clinical unlock --stack clinical-platform')
     expect(stale).not.toContain('\n')
+  })
+})
+
+describe('releasing the lock (fault injection with undici MockAgent: a daemon that restarts on cue)', () => {
+  it('a Docker daemon restarting while the lock is released is waited out: the lock goes, no warning', async () => {
+    const origin = 'http://docker.test'
+    const mock = new MockAgent()
+    mock.disableNetConnect()
+    const engine = mock.get(origin)
+    engine.intercept({path: '/_ping', method: 'GET'}).reply(200, 'OK', {headers: {'api-version': '1.41'}})
+    engine.intercept({path: '/v1.41/configs/create', method: 'POST'}).reply(201, {ID: 'cfg1'})
+    engine.intercept({path: '/v1.41/configs/cfg1', method: 'DELETE'}).reply(500, {message: 'rpc error: code = Unavailable'})
+    engine
+      .intercept({path: '/v1.41/configs/cfg1', method: 'DELETE'})
+      .replyWithError(Object.assign(new Error('connect ECONNREFUSED'), {code: 'ECONNREFUSED'}))
+    engine.intercept({path: '/v1.41/configs/cfg1', method: 'DELETE'}).reply(204, '')
+    const docker = new DockerClient({dispatcher: mock, endpoint: {kind: 'tcp', origin, display: 'tcp://docker.test:2375'}})
+    const warnings: string[] = []
+    try {
+      const lock = await acquireStackLock(docker, {stack: 's', command: 'clinical deploy', onWarning: (message) => warnings.push(message)})
+      await lock.release()
+      expect(warnings).toEqual([])
+      mock.assertNoPendingInterceptors()
+    } finally {
+      await mock.close()
+    }
+  })
+
+  it('a create whose answer is lost (the connection cut after the daemon took it) removes the lock it made, then fails', async () => {
+    const origin = 'http://docker.test'
+    const mock = new MockAgent()
+    mock.disableNetConnect()
+    const engine = mock.get(origin)
+    engine.intercept({path: '/_ping', method: 'GET'}).reply(200, 'OK', {headers: {'api-version': '1.41'}})
+    let created: {Name: string; Labels: Record<string, string>; Data: string} | undefined
+    engine.intercept({path: '/v1.41/configs/create', method: 'POST', body: (body) => ((created = JSON.parse(body)), true)})
+      .replyWithError(Object.assign(new Error('other side closed'), {code: 'UND_ERR_SOCKET'}))
+    engine
+      .intercept({path: (path) => path.startsWith('/v1.41/configs/clinical-lock-s'), method: 'GET'})
+      .reply(() => ({statusCode: 200, data: JSON.stringify(asConfig(created!))}))
+    engine.intercept({path: '/v1.41/configs/cfg1', method: 'DELETE'}).reply(204, '')
+    const docker = new DockerClient({dispatcher: mock, endpoint: {kind: 'tcp', origin, display: 'tcp://docker.test:2375'}})
+    try {
+      await expect(acquireStackLock(docker, {stack: 's', command: 'clinical deploy'})).rejects.toThrow(/not reachable|other side closed/)
+      mock.assertNoPendingInterceptors()
+    } finally {
+      await mock.close()
+    }
   })
 })

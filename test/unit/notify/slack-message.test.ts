@@ -100,3 +100,26 @@ describe('Slack messages', () => {
     expect(escape('a <b> & c')).toBe('a &lt;b&gt; &amp; c')
   })
 })
+
+describe('no empty text section (Slack answers 400 invalid_blocks)', () => {
+  function sectionTexts(message: {blocks: unknown[]}): string[] {
+    return (message.blocks as Array<{type: string; text?: {text: string}}>).filter((block) => block.type === 'section' && block.text).map((block) => block.text!.text)
+  }
+
+  it('leaves out a section whose text is empty, in every message of a run', () => {
+    const emptyFailure: RunReport = {
+      ...failed,
+      message: '',
+      phases: [
+        {id: 'preflight', title: 'Preflight checks', status: 'passed', durationMs: 900},
+        {id: 'converge', title: 'Converge', status: 'failed', durationMs: 9000, error: ''},
+        {id: 'rollback', title: 'Roll back', status: 'passed', durationMs: 21_000},
+      ],
+    }
+    const messages = [...endMessages(emptyFailure), ...endMessages({...base, message: ' '}), ...endMessages({...emptyFailure, outcome: 'refused', exitCode: 2})]
+    expect(messages.length).toBeGreaterThanOrEqual(3)
+    for (const message of messages) {
+      for (const text of sectionTexts(message)) expect(text.trim()).not.toBe('')
+    }
+  })
+})

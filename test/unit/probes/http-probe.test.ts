@@ -347,3 +347,20 @@ describe('TLS', () => {
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 }
+
+describe('probeUrl: a URL with a password', () => {
+  it('never quotes the password in its reason (refused answers, errors, an invalid URL)', async () => {
+    const server = await scriptedServer([503])
+    const withPassword = server.url().replace('http://', 'http://mon:S3cret-probe@')
+    const refused = await probeUrl(withPassword, {...fast, deadlineMs: inSeconds(1.5)})
+    expect(refused.ok).toBe(false)
+    if (!refused.ok) expect(refused.reason).toContain('http://mon:***@127.0.0.1:')
+    const port = await closedPort()
+    const unreachable = await probeUrl(`http://mon:S3cret-probe@127.0.0.1:${port}/`, {...fast, deadlineMs: inSeconds(1)})
+    const invalid = await probeUrl('ftp://mon:S3cret-probe@host/', {...fast, deadlineMs: inSeconds(1)})
+    for (const result of [refused, unreachable, invalid]) {
+      expect(result.ok).toBe(false)
+      if (!result.ok) expect(result.reason).not.toContain('S3cret-probe')
+    }
+  })
+})

@@ -64,3 +64,18 @@ describe('probeFailureReason', () => {
     expect(probeFailureReason({...base, attempts: 0})).toBe(`${url}: the deadline passed before the first attempt`)
   })
 })
+
+describe('probeFailureReason: a URL with a password', () => {
+  it('names the URL without its password', () => {
+    const reason = probeFailureReason({
+      url: 'https://mon:S3cret@grafana.x/api/health',
+      attempts: 2,
+      durationMs: 3000,
+      last: {status: 401, accepted: false},
+      consecutive: 0,
+      successesNeeded: 3,
+    })
+    expect(reason).toBe('https://mon:***@grafana.x/api/health answered HTTP 401 (last of 2 attempts in 3.0s)')
+    expect(probeFailureReason({url: 'https://admin:p@ss@host/', attempts: 0, durationMs: 0, consecutive: 0, successesNeeded: 3})).not.toContain('ss@')
+  })
+})
