@@ -56,6 +56,7 @@ export async function createBackup(docker: DockerClient, options: CreateBackupOp
     for (const skipped of selection.notArchived) {
       volumeNotes.push(`volume ${skipped.name} not archived: ${skipped.reason}`)
     }
+    for (const elsewhere of selection.alsoElsewhere) volumeNotes.push(`volume ${elsewhere.name}: ${elsewhere.reason}`)
     for (const volume of selection.volumes) {
       volumeSources.push({
         name: volume.Name,

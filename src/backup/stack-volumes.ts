@@ -10,6 +10,11 @@ export interface VolumeSelection {
   /** Volumes on this node to archive, sorted by name: the stack's (label) and the `--volume` extras. */
   volumes: Volume[]
   notArchived: Array<{name: string; reason: string}>
+  /**
+   * Volumes archived from this node while a service mounting them also runs tasks on other nodes: each node has
+   * its own volume of that name, and the copy here may be stale (the service moved). Reported, never silent.
+   */
+  alsoElsewhere: Array<{name: string; reason: string}>
 }
 
 /** A volume mount of a service spec: named (Source) or anonymous. */
@@ -54,8 +59,16 @@ export async function selectVolumes(
   }
 
   const notArchived: VolumeSelection['notArchived'] = []
+  const alsoElsewhere: VolumeSelection['alsoElsewhere'] = []
   const reported = new Set<string>()
   let localNodeId: string | undefined
+  /** Nodes other than this one where the service runs tasks now. */
+  const otherNodes = async (serviceId: string): Promise<string[]> => {
+    localNodeId ??= (await docker.info(signal)).Swarm.NodeID
+    const tasks = await docker.listTasks({filters: {service: [serviceId], 'desired-state': ['running']}, signal})
+    return [...new Set(tasks.map((task) => task.NodeID).filter((node): node is string => Boolean(node) && node !== localNodeId))]
+  }
+  const nodeList = (nodes: string[]): string => nodes.map((node) => node.slice(0, 12)).join(', ')
   for (const mount of volumeMounts(options.services)) {
     if (!mount.source) {
       notArchived.push({
@@ -64,7 +77,19 @@ export async function selectVolumes(
       })
       continue
     }
-    if (selected.has(mount.source) || reported.has(mount.source)) continue
+    if (reported.has(`${mount.source}\0${mount.serviceId}`)) continue
+    reported.add(`${mount.source}\0${mount.serviceId}`)
+    if (selected.has(mount.source)) {
+      const nodes = await otherNodes(mount.serviceId)
+      if (nodes.length > 0) {
+        alsoElsewhere.push({
+          name: mount.source,
+          reason: `archived from this node, but service ${mount.service} runs tasks on node(s) ${nodeList(nodes)}, each with its own volume of that name: the copy here may be stale; back it up there too`,
+        })
+      }
+      continue
+    }
+    if (reported.has(mount.source)) continue
     reported.add(mount.source)
     const local = await inspectOrUndefined(docker, mount.source, signal)
     if (local) {
@@ -74,18 +99,16 @@ export async function selectVolumes(
       })
       continue
     }
-    localNodeId ??= (await docker.info(signal)).Swarm.NodeID
-    const tasks = await docker.listTasks({filters: {service: [mount.serviceId], 'desired-state': ['running']}, signal})
-    const nodes = [...new Set(tasks.map((task) => task.NodeID).filter((node): node is string => Boolean(node) && node !== localNodeId))]
+    const nodes = await otherNodes(mount.serviceId)
     notArchived.push({
       name: mount.source,
       reason:
         nodes.length > 0
-          ? `mounted by service ${mount.service} but not on this node: its tasks run on node(s) ${nodes.map((node) => node.slice(0, 12)).join(', ')}; back it up there`
+          ? `mounted by service ${mount.service} but not on this node: its tasks run on node(s) ${nodeList(nodes)}; back it up there`
           : `mounted by service ${mount.service} but not on this node (no task of it has run here)`,
     })
   }
-  return {volumes: [...selected.values()].sort((a, b) => (a.Name < b.Name ? -1 : a.Name > b.Name ? 1 : 0)), notArchived}
+  return {volumes: [...selected.values()].sort((a, b) => (a.Name < b.Name ? -1 : a.Name > b.Name ? 1 : 0)), notArchived, alsoElsewhere}
 }
 
 async function inspectOrUndefined(docker: DockerClient, name: string, signal?: AbortSignal): Promise<Volume | undefined> {

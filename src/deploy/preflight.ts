@@ -85,6 +85,7 @@ export async function runPreflight(input: PreflightInput): Promise<PreflightResu
     // volumes to archive (a --volume not on this node is refused here), sized by /system/df
     const selection = await selectVolumes(docker, {stack: options.stack, services, extraVolumes: options.extraVolumes, signal})
     for (const skipped of selection.notArchived) warn(`volume ${skipped.name} will not be archived: ${skipped.reason}`)
+    for (const elsewhere of selection.alsoElsewhere) warn(`volume ${elsewhere.name}: ${elsewhere.reason}`)
     const volumes = await estimateVolumeBytes(docker, selection.volumes.map((volume) => volume.Name), signal)
     for (const name of volumes.unknown) warn(`Docker could not tell the size of volume ${name}: the backup estimate leaves it out`)
     volumeBytes = volumes.bytes
