@@ -15,6 +15,7 @@ import {promisify} from 'node:util'
 import {describe} from 'vitest'
 import {DockerClient} from '../../src/docker/client.js'
 import {stackFilter} from '../../src/docker/stack.js'
+import {lockConfigName} from '../../src/deploy/lock.js'
 
 const run = promisify(execFile)
 
@@ -66,8 +67,10 @@ export async function freePort(): Promise<number> {
 }
 
 /** Remove every service, config and volume of a stack (bounded: a few seconds per resource). */
+/** Remove a test stack: its services, configs and volumes (label com.docker.stack.namespace) and its deploy lock. */
 export async function removeStack(docker: DockerClient, stack: string): Promise<void> {
   const filters = stackFilter(stack)
+  await docker.removeConfig(lockConfigName(stack)).catch(() => undefined)
   for (const service of await docker.listServices({filters})) {
     await docker.removeService(service.ID).catch(() => undefined)
   }
@@ -86,6 +89,23 @@ export async function removeStack(docker: DockerClient, stack: string): Promise<
       await new Promise((resolve) => setTimeout(resolve, 500))
     }
   }
+}
+
+/** One busybox httpd service `web` on 127.0.0.1:<port> with the stack volume `data` mounted at /srv/data. */
+export function webWithVolumeCompose(port: number, image: string = TEST_IMAGE.v1): string {
+  return `version: "3.8"
+services:
+  web:
+    image: ${image}
+    command: ["httpd", "-f", "-p", "127.0.0.1:${port}", "-h", "/www"]
+    volumes: ["data:/srv/data"]
+    networks: [hostnet]
+    stop_grace_period: 1s
+volumes:
+  data: {}
+networks:
+  hostnet: {external: true, name: host}
+`
 }
 
 /** A compose file in a fresh temporary directory; returns its path. */

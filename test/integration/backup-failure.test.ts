@@ -16,25 +16,10 @@ import {HELPER_LABEL} from '../../src/backup/helper-container.js'
 import {readStackLock} from '../../src/deploy/lock.js'
 import {DockerClient} from '../../src/docker/client.js'
 import {stackFilter} from '../../src/docker/stack.js'
-import {TEST_IMAGE, describeOnSwarm, dockerStackDeploy, freePort, removeStack, runClinical, uniqueStackName, writeComposeFile} from '../helpers/swarm.js'
+import {TEST_IMAGE, describeOnSwarm, dockerStackDeploy, freePort, removeStack, runClinical, uniqueStackName, webWithVolumeCompose, writeComposeFile} from '../helpers/swarm.js'
 
 const run = promisify(execFile)
 
-function compose(port: number, image: string): string {
-  return `version: "3.8"
-services:
-  web:
-    image: ${image}
-    command: ["httpd", "-f", "-p", "127.0.0.1:${port}", "-h", "/www"]
-    volumes: ["data:/srv/data"]
-    networks: [hostnet]
-    stop_grace_period: 1s
-volumes:
-  data: {}
-networks:
-  hostnet: {external: true, name: host}
-`
-}
 
 /** Every entry of backup directories (`<id>/`, `<id>.partial/`) under a stack's backup dir (relative paths). */
 async function backupEntries(root: string): Promise<string[]> {
@@ -65,8 +50,8 @@ describeOnSwarm('a backup that fails half-way (disk full) on a real swarm', () =
     await run('mount', ['-t', 'tmpfs', '-o', 'size=256k,mode=0700', 'tmpfs', stackBackupDir])
     mounted = true
 
-    const v1 = await writeComposeFile(compose(port, TEST_IMAGE.v1))
-    const v2 = await writeComposeFile(compose(port, TEST_IMAGE.v2))
+    const v1 = await writeComposeFile(webWithVolumeCompose(port, TEST_IMAGE.v1))
+    const v2 = await writeComposeFile(webWithVolumeCompose(port, TEST_IMAGE.v2))
     composeV2 = v2.file
     cleanupCompose = async () => {
       await v1.cleanup()
@@ -86,7 +71,6 @@ describeOnSwarm('a backup that fails half-way (disk full) on a real swarm', () =
   afterAll(async () => {
     if (mounted) await run('umount', [stackBackupDir]).catch(() => undefined)
     await removeStack(docker, stack)
-    await docker.removeConfig(`clinical-lock-${stack}`).catch(() => undefined)
     await docker.close()
     await cleanupCompose()
     await rm(work, {recursive: true, force: true})

@@ -53,7 +53,6 @@ networks:
       if (removed) break
       await new Promise((resolve) => setTimeout(resolve, 500))
     }
-    await docker.removeConfig(`clinical-lock-${stack}`).catch(() => undefined)
     await docker.close()
     await cleanupCompose()
     await rm(work, {recursive: true, force: true})

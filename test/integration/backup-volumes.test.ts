@@ -20,23 +20,8 @@ import {readStackLock} from '../../src/deploy/lock.js'
 import {DockerClient} from '../../src/docker/client.js'
 import {DockerApiError} from '../../src/docker/errors.js'
 import {stackFilter} from '../../src/docker/stack.js'
-import {TEST_IMAGE, describeOnSwarm, dockerStackDeploy, freePort, removeStack, runClinical, uniqueStackName, writeComposeFile} from '../helpers/swarm.js'
+import {describeOnSwarm, dockerStackDeploy, freePort, removeStack, runClinical, uniqueStackName, webWithVolumeCompose, writeComposeFile} from '../helpers/swarm.js'
 
-function compose(port: number): string {
-  return `version: "3.8"
-services:
-  web:
-    image: ${TEST_IMAGE.v1}
-    command: ["httpd", "-f", "-p", "127.0.0.1:${port}", "-h", "/www"]
-    volumes: ["data:/srv/data"]
-    networks: [hostnet]
-    stop_grace_period: 1s
-volumes:
-  data: {}
-networks:
-  hostnet: {external: true, name: host}
-`
-}
 
 /** Every entry under a directory: relative path → sha256 of a file, `dir`, or `-> target` of a link. */
 async function snapshotTree(root: string): Promise<Record<string, string>> {
@@ -99,7 +84,7 @@ describeOnSwarm('volume backups and restores on a real swarm', () => {
     work = await mkdtemp(join(tmpdir(), 'clinical-volumes-'))
     backupDir = join(work, 'backups')
     await mkdir(join(work, 'config'))
-    const file = await writeComposeFile(compose(port))
+    const file = await writeComposeFile(webWithVolumeCompose(port))
     composeFile = file.file
     cleanupCompose = file.cleanup
     await dockerStackDeploy(composeFile, stack)
@@ -117,7 +102,6 @@ describeOnSwarm('volume backups and restores on a real swarm', () => {
 
   afterAll(async () => {
     await removeStack(docker, stack)
-    await docker.removeConfig(`clinical-lock-${stack}`).catch(() => undefined)
     await docker.close()
     await cleanupCompose()
     await rm(work, {recursive: true, force: true})

@@ -57,7 +57,6 @@ describeOnSwarm('clinical deploy and rollback on a real swarm', () => {
 
   afterAll(async () => {
     await removeStack(docker, stack)
-    await docker.removeConfig(`clinical-lock-${stack}`).catch(() => undefined)
     await docker.close()
     await cleanupCompose()
     await rm(work, {recursive: true, force: true})

@@ -36,7 +36,6 @@ describeOnSwarm('clinical history (real swarm)', () => {
 
   afterAll(async () => {
     await removeStack(docker, stack)
-    await docker.removeConfig(`clinical-lock-${stack}`).catch(() => undefined)
     await docker.close()
     await fixture.cleanup()
   })

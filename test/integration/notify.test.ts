@@ -27,7 +27,6 @@ describeOnSwarm('Slack notifications of clinical deploy (real swarm, local recei
 
   afterAll(async () => {
     await removeStack(docker, stack)
-    await docker.removeConfig(`clinical-lock-${stack}`).catch(() => undefined)
     await docker.close()
     await fixture.cleanup()
   })

@@ -71,7 +71,6 @@ describeOnSwarm('secrets canary: no secret value in any output or file (real swa
   afterAll(async () => {
     await receiver?.close()
     await removeStack(docker, stack)
-    await docker.removeConfig(`clinical-lock-${stack}`).catch(() => undefined)
     await docker.close()
     await fixture?.cleanup()
   })
