@@ -10,39 +10,17 @@ import {promisify} from 'node:util'
 import type {DockerClient} from '../../src/docker/client.js'
 import {stackFilter} from '../../src/docker/stack.js'
 import type {Service, Task} from '../../src/docker/types.js'
+import {releaseCompose} from '../../test/helpers/release-compose.js'
 import {sleep} from '../demo/support.js'
+
+export {webScript} from '../../test/helpers/release-compose.js'
 
 const run = promisify(execFile)
 
 export const IMAGE = (tag: string): string => `clinical-test/busybox:${tag}`
 
-/** `web` (busybox httpd, its behaviour from WEB_SCRIPT) and `worker`, as in test/integration/deploy.test.ts. */
-export const WEB_WORKER_COMPOSE = `version: "3.8"
-services:
-  web:
-    image: clinical-test/busybox:\${APP_VERSION}
-    command: ["sh", "-c", "\${WEB_SCRIPT}"]
-    networks: [hostnet]
-    stop_grace_period: 2s
-    deploy:
-      update_config: {monitor: 5s}
-  worker:
-    image: clinical-test/busybox:\${APP_VERSION}
-    command: ["sleep", "86400"]
-    networks: [hostnet]
-    stop_grace_period: 2s
-    deploy:
-      update_config: {monitor: 5s}
-networks:
-  hostnet: {external: true, name: host}
-`
-
-export type WebRelease = 'good' | 'crash'
-
-/** good: writes /www/healthy and serves /www on 127.0.0.1:port; crash: exits 3 at once. */
-export function webScript(release: WebRelease, port: number): string {
-  return release === 'crash' ? 'echo starting; exit 3' : `echo ok > /www/healthy && exec httpd -f -p 127.0.0.1:${port} -h /www`
-}
+/** `web` (busybox httpd, its behaviour from WEB_SCRIPT) and `worker`: the stack of the integration tests. */
+export const WEB_WORKER_COMPOSE = releaseCompose()
 
 /** `count` services `s01`… running `sleep` (image tag from ${TAG}); Monitor 1 s so Swarm's updater settles fast. */
 export function sleepServicesCompose(count: number): string {
